@@ -1,0 +1,308 @@
+//! A small blocking HTTP client over `wasi:http`. The host checks every request
+//! against the hosts your manifest declares, so list them under `network.hosts`.
+//!
+//! ```text
+//! let response = http::Request::post("https://api.example.com/v1/chat")
+//!     .header("content-type", "application/json")
+//!     .body(payload)
+//!     .send()?;
+//! if response.status() != 200 { /* classify with PluginError::from_status */ }
+//! while let Some(chunk) = response.read_chunk()? { /* stream */ }
+//! ```
+
+use std::time::Duration;
+
+use wasip2::http::outgoing_handler;
+use wasip2::http::types::{
+    ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+};
+use wasip2::io::streams::{InputStream, StreamError};
+
+use crate::PluginErrorExt;
+use crate::types::{ErrorReason, PluginError};
+
+/// An outgoing request. Build it, then [`send`](Request::send) it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    method: String,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    connect_timeout: Option<Duration>,
+    first_byte_timeout: Option<Duration>,
+    between_bytes_timeout: Option<Duration>,
+}
+
+impl Request {
+    pub fn new(method: &str, url: impl Into<String>) -> Self {
+        Request {
+            method: method.to_ascii_uppercase(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            connect_timeout: None,
+            first_byte_timeout: None,
+            between_bytes_timeout: None,
+        }
+    }
+    pub fn get(url: impl Into<String>) -> Self {
+        Self::new("GET", url)
+    }
+    pub fn post(url: impl Into<String>) -> Self {
+        Self::new("POST", url)
+    }
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+    /// A JSON body (sets `content-type`).
+    pub fn json(self, value: &impl serde::Serialize) -> Self {
+        let body = serde_json::to_vec(value).unwrap_or_default();
+        self.header("content-type", "application/json").body(body)
+    }
+    /// A form-encoded body (sets `content-type`).
+    pub fn form(self, fields: &[(&str, &str)]) -> Self {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.header("content-type", "application/x-www-form-urlencoded").body(body)
+    }
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+    /// Time allowed until the response head arrives.
+    pub fn first_byte_timeout(mut self, timeout: Duration) -> Self {
+        self.first_byte_timeout = Some(timeout);
+        self
+    }
+    /// Time allowed between two chunks of the response body.
+    pub fn between_bytes_timeout(mut self, timeout: Duration) -> Self {
+        self.between_bytes_timeout = Some(timeout);
+        self
+    }
+
+    /// Send the request and wait for the response head.
+    pub fn send(self) -> Result<Response, PluginError> {
+        let url = parse_url(&self.url)?;
+        let entries: Vec<(String, Vec<u8>)> =
+            self.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone().into_bytes())).collect();
+        let fields = Fields::from_list(&entries)
+            .map_err(|e| PluginError::new(ErrorReason::Format, format!("invalid request header: {e:?}")))?;
+        let request = OutgoingRequest::new(fields);
+        let method = match self.method.as_str() {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "DELETE" => Method::Delete,
+            "PATCH" => Method::Patch,
+            "HEAD" => Method::Head,
+            other => Method::Other(other.to_string()),
+        };
+        let invalid = |what: &str| PluginError::new(ErrorReason::Format, format!("invalid {what} in URL {}", self.url));
+        request.set_method(&method).map_err(|_| invalid("method"))?;
+        request.set_scheme(Some(&url.scheme)).map_err(|_| invalid("scheme"))?;
+        request.set_authority(Some(&url.authority)).map_err(|_| invalid("host"))?;
+        request.set_path_with_query(Some(&url.path)).map_err(|_| invalid("path"))?;
+
+        let options = RequestOptions::new();
+        let nanos = |d: Duration| d.as_nanos().min(u64::MAX as u128) as u64;
+        if let Some(t) = self.connect_timeout {
+            let _ = options.set_connect_timeout(Some(nanos(t)));
+        }
+        if let Some(t) = self.first_byte_timeout {
+            let _ = options.set_first_byte_timeout(Some(nanos(t)));
+        }
+        if let Some(t) = self.between_bytes_timeout {
+            let _ = options.set_between_bytes_timeout(Some(nanos(t)));
+        }
+
+        let body = request.body().map_err(|_| PluginError::new(ErrorReason::Unknown, "request body unavailable"))?;
+        let pending = outgoing_handler::handle(request, Some(options)).map_err(|e| transport_error(&url.host, e))?;
+        {
+            let stream = body.write().map_err(|_| PluginError::new(ErrorReason::Unknown, "request body unavailable"))?;
+            for chunk in self.body.chunks(4096) {
+                stream
+                    .blocking_write_and_flush(chunk)
+                    .map_err(|e| PluginError::new(ErrorReason::Network, format!("sending request body: {e:?}")))?;
+            }
+        }
+        OutgoingBody::finish(body, None).map_err(|e| transport_error(&url.host, e))?;
+
+        pending.subscribe().block();
+        let response = match pending.get() {
+            Some(Ok(Ok(response))) => response,
+            Some(Ok(Err(e))) => return Err(transport_error(&url.host, e)),
+            _ => return Err(PluginError::new(ErrorReason::Unknown, "the host returned no response")),
+        };
+        Response::new(response, url.host)
+    }
+}
+
+/// A response whose body is read on demand, chunk by chunk.
+pub struct Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    host: String,
+    // Field order matters: the stream must be dropped before its body.
+    stream: Option<InputStream>,
+    _body: IncomingBody,
+}
+
+impl Response {
+    fn new(response: IncomingResponse, host: String) -> Result<Self, PluginError> {
+        let status = response.status();
+        let headers = response
+            .headers()
+            .entries()
+            .into_iter()
+            .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
+            .collect();
+        let unavailable = || PluginError::new(ErrorReason::Unknown, "response body unavailable");
+        let body = response.consume().map_err(|_| unavailable())?;
+        let stream = body.stream().map_err(|_| unavailable())?;
+        Ok(Response { status, headers, host, stream: Some(stream), _body: body })
+    }
+
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The first value of a header (case-insensitive name).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// `Retry-After` in milliseconds, when the upstream sent seconds.
+    pub fn retry_after_ms(&self) -> Option<u64> {
+        self.header("retry-after")?.trim().parse::<f64>().ok().map(|s| (s * 1000.0) as u64)
+    }
+
+    /// The next chunk of the body, waiting for it; `None` at the end.
+    pub fn read_chunk(&mut self) -> Result<Option<Vec<u8>>, PluginError> {
+        let Some(stream) = &self.stream else { return Ok(None) };
+        loop {
+            match stream.blocking_read(64 * 1024) {
+                Ok(bytes) if bytes.is_empty() => continue,
+                Ok(bytes) => return Ok(Some(bytes)),
+                Err(StreamError::Closed) => {
+                    self.stream = None;
+                    return Ok(None);
+                }
+                Err(StreamError::LastOperationFailed(e)) => {
+                    self.stream = None;
+                    return Err(PluginError::new(
+                        ErrorReason::Network,
+                        format!("reading response from {}: {}", self.host, e.to_debug_string()),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// The whole remaining body.
+    pub fn bytes(&mut self) -> Result<Vec<u8>, PluginError> {
+        let mut all = Vec::new();
+        while let Some(chunk) = self.read_chunk()? {
+            all.extend_from_slice(&chunk);
+        }
+        Ok(all)
+    }
+
+    /// The whole remaining body as text (invalid UTF-8 is replaced).
+    pub fn text(&mut self) -> Result<String, PluginError> {
+        Ok(String::from_utf8_lossy(&self.bytes()?).into_owned())
+    }
+
+    /// The whole remaining body parsed as JSON.
+    pub fn json<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, PluginError> {
+        let body = self.bytes()?;
+        serde_json::from_slice(&body).map_err(|e| {
+            PluginError::new(ErrorReason::Format, format!("{} sent a reply that is not the expected JSON: {e}", self.host))
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Url {
+    scheme: Scheme,
+    authority: String,
+    host: String,
+    path: String,
+}
+
+fn parse_url(url: &str) -> Result<Url, PluginError> {
+    let bad = |why: &str| PluginError::new(ErrorReason::Format, format!("invalid URL {url:?}: {why}"));
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("expected http:// or https://"))?;
+    let scheme = match scheme.to_ascii_lowercase().as_str() {
+        "http" => Scheme::Http,
+        "https" => Scheme::Https,
+        _ => return Err(bad("expected http:// or https://")),
+    };
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) if rest[i..].starts_with('?') => (&rest[..i], format!("/{}", &rest[i..])),
+        Some(i) => (&rest[..i], rest[i..].to_string()),
+        None => (rest, "/".to_string()),
+    };
+    if authority.is_empty() {
+        return Err(bad("no host"));
+    }
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6).to_string(),
+        None => host.split(':').next().unwrap_or(host).to_string(),
+    };
+    Ok(Url { scheme, authority: authority.to_string(), host, path })
+}
+
+fn transport_error(host: &str, e: ErrorCode) -> PluginError {
+    let (reason, what) = match &e {
+        ErrorCode::HttpRequestDenied => (ErrorReason::Network, "the claw host denied the request (is the host listed under network.hosts in the plugin manifest, and granted in config?)".to_string()),
+        ErrorCode::DnsTimeout | ErrorCode::ConnectionTimeout | ErrorCode::ConnectionReadTimeout
+        | ErrorCode::ConnectionWriteTimeout | ErrorCode::HttpResponseTimeout => (ErrorReason::Timeout, format!("timed out ({e:?})")),
+        ErrorCode::HttpRequestUriInvalid | ErrorCode::HttpRequestMethodInvalid => (ErrorReason::Format, format!("{e:?}")),
+        other => (ErrorReason::Network, format!("{other:?}")),
+    };
+    PluginError::new(reason, format!("request to {host} failed: {what}"))
+}
+
+fn form_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_split_into_authority_host_and_path() {
+        let u = parse_url("https://api.minimax.io/anthropic/v1/messages?x=1").unwrap();
+        assert_eq!((u.authority.as_str(), u.host.as_str(), u.path.as_str()), ("api.minimax.io", "api.minimax.io", "/anthropic/v1/messages?x=1"));
+        let u = parse_url("http://127.0.0.1:8080").unwrap();
+        assert_eq!((u.authority.as_str(), u.host.as_str(), u.path.as_str()), ("127.0.0.1:8080", "127.0.0.1", "/"));
+        let u = parse_url("http://[::1]:9/x").unwrap();
+        assert_eq!(u.host, "::1");
+        assert!(parse_url("ftp://x").unwrap_err().message.contains("expected http"));
+        assert!(parse_url("https:///path").unwrap_err().message.contains("no host"));
+    }
+
+    #[test]
+    fn form_values_are_percent_encoded() {
+        assert_eq!(form_encode("group_id profile model.completion"), "group_id+profile+model.completion");
+        assert_eq!(form_encode("a=b&c"), "a%3Db%26c");
+    }
+}
