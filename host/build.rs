@@ -1,0 +1,83 @@
+//! Builds the bundled plugins (plugins/*) for wasm32-wasip2 and embeds them in the
+//! `claw` binary, so a fresh install has working plugins without any set-up.
+
+use std::env;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest_dir.parent().unwrap().to_path_buf();
+    let plugins_dir = root.join("plugins");
+    let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
+    for watched in ["plugins", "sdk", "wit"] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+
+    let target_dir = wasm_target_dir(&out_dir);
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
+        .arg(plugins_dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir);
+    // The outer build's settings (rustflags for the host target, target dir,
+    // profile) must not leak into the wasm build; the jobserver may.
+    for (key, _) in env::vars_os() {
+        let key = key.to_string_lossy();
+        let keep = ["CARGO_HOME", "CARGO_MAKEFLAGS", "CARGO_NET_", "CARGO_HTTP_", "CARGO_REGISTRIES_", "CARGO_REGISTRY_"]
+            .iter()
+            .any(|k| key.starts_with(k));
+        if (key.starts_with("CARGO_") && !keep) || key == "RUSTFLAGS" || key == "RUSTC_WORKSPACE_WRAPPER" {
+            cmd.env_remove(key.as_ref());
+        }
+    }
+    let status = cmd.status().expect("run cargo to build the bundled plugins");
+    if !status.success() {
+        panic!(
+            "building the bundled plugins for wasm32-wasip2 failed (see the errors above). \
+             If the target is missing, run: rustup target add wasm32-wasip2"
+        );
+    }
+
+    let release = target_dir.join("wasm32-wasip2").join("release");
+    let mut src = String::from("pub static BUNDLED: &[BundledPlugin] = &[\n");
+    let mut dirs: Vec<_> = fs::read_dir(&plugins_dir).unwrap().flatten().map(|e| e.path()).collect();
+    dirs.sort();
+    for dir in dirs {
+        let manifest = dir.join("claw-plugin.toml");
+        if !manifest.is_file() {
+            continue;
+        }
+        let text = fs::read_to_string(&manifest).unwrap();
+        let parsed: toml::Table = text.parse().unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
+        let component = parsed
+            .get("component")
+            .and_then(|c| c.as_str())
+            .unwrap_or_else(|| panic!("{}: bundled plugins must name their component", manifest.display()));
+        let wasm = release.join(component);
+        assert!(wasm.is_file(), "{} was not built (expected {})", dir.display(), wasm.display());
+        let name = dir.file_name().unwrap().to_string_lossy();
+        writeln!(
+            src,
+            "    BundledPlugin {{ dir: {name:?}, manifest: include_str!({:?}), wasm: include_bytes!({:?}) }},",
+            manifest.display().to_string(),
+            wasm.display().to_string()
+        )
+        .unwrap();
+    }
+    src.push_str("];\n");
+    fs::write(out_dir.join("bundled.rs"), src).unwrap();
+}
+
+/// `<cargo target dir>/wasm-plugins`, shared by every profile, found by walking up
+/// from OUT_DIR to the directory cargo marks with CACHEDIR.TAG.
+fn wasm_target_dir(out_dir: &Path) -> PathBuf {
+    out_dir
+        .ancestors()
+        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+        .map(|target| target.join("wasm-plugins"))
+        .unwrap_or_else(|| out_dir.join("wasm-plugins"))
+}

@@ -1,0 +1,275 @@
+//! `claw.json`: read as JSON5, edited in place without losing anything else.
+//!
+//! The file is kept as a JSON value so an edit (e.g. `claw plugins disable x`)
+//! changes exactly one entry and keeps every other key and its order. Typed
+//! views (like [`PluginsConfig`]) are read from that value on demand.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not valid JSON5: {detail}. Fix the file; claw changed nothing.")]
+    Parse { path: PathBuf, detail: String },
+    #[error("{path}: the top level must be an object ({{ ... }}), found {found}")]
+    NotAnObject { path: PathBuf, found: &'static str },
+    #[error("{path}: `{field}` {detail}")]
+    Field { path: PathBuf, field: String, detail: String },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+}
+
+/// The config file as loaded: its path, whether it existed, and its content.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    path: PathBuf,
+    value: Map<String, Value>,
+    /// The file used JSON5 syntax (comments, trailing commas...) that a save
+    /// will not keep; the original is then copied to `claw.json.bak` first.
+    json5_only: bool,
+}
+
+impl ConfigFile {
+    /// Load `path`; a missing file is an empty config.
+    pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => return Err(ConfigError::Read { path: path.into(), source }),
+        };
+        if text.trim().is_empty() {
+            return Ok(ConfigFile { path: path.into(), value: Map::new(), json5_only: false });
+        }
+        let json5_only = serde_json::from_str::<Value>(&text).is_err();
+        let value: Value = json5::from_str(&text)
+            .map_err(|e| ConfigError::Parse { path: path.into(), detail: e.to_string() })?;
+        match value {
+            Value::Object(value) => Ok(ConfigFile { path: path.into(), value, json5_only }),
+            other => Err(ConfigError::NotAnObject { path: path.into(), found: kind(&other) }),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn value(&self) -> &Map<String, Value> {
+        &self.value
+    }
+
+    /// The `plugins` section.
+    pub fn plugins(&self) -> Result<PluginsConfig, ConfigError> {
+        let Some(section) = self.value.get("plugins") else { return Ok(PluginsConfig::default()) };
+        let mut cfg: PluginsConfig = serde_json::from_value(section.clone()).map_err(|e| ConfigError::Field {
+            path: self.path.clone(),
+            field: "plugins".into(),
+            detail: format!("is not valid: {e}"),
+        })?;
+        let base = self.path.parent().unwrap_or(Path::new("."));
+        cfg.load.paths = cfg.load.paths.iter().map(|p| resolve_path(base, p)).collect();
+        Ok(cfg)
+    }
+
+    /// Set `plugins.entries.<id>.enabled`, creating the objects on the way.
+    pub fn set_plugin_enabled(&mut self, id: &str, enabled: bool) -> Result<(), ConfigError> {
+        let entry = self.object_at(&["plugins", "entries", id])?;
+        entry.insert("enabled".into(), Value::Bool(enabled));
+        Ok(())
+    }
+
+    /// The object at `path`, created if missing; an error if something else is there.
+    fn object_at(&mut self, path: &[&str]) -> Result<&mut Map<String, Value>, ConfigError> {
+        let file = self.path.clone();
+        let mut current = &mut self.value;
+        for (i, key) in path.iter().enumerate() {
+            let slot = current.entry(key.to_string()).or_insert_with(|| Value::Object(Map::new()));
+            let found = kind(slot);
+            current = slot.as_object_mut().ok_or_else(|| ConfigError::Field {
+                path: file.clone(),
+                field: path[..=i].join("."),
+                detail: format!("must be an object, found {found}; fix it before claw can edit it"),
+            })?;
+        }
+        Ok(current)
+    }
+
+    /// Write the config atomically (temp file, fsync, rename). Returns the backup
+    /// path when the original used JSON5-only syntax that this save drops.
+    pub fn save(&mut self) -> Result<Option<PathBuf>, ConfigError> {
+        let werr = |source| ConfigError::Write { path: self.path.clone(), source };
+        let mut backup = None;
+        if self.json5_only && self.path.exists() {
+            let bak = self.path.with_extension("json.bak");
+            std::fs::copy(&self.path, &bak).map_err(werr)?;
+            backup = Some(bak);
+            self.json5_only = false;
+        }
+        let mut text = serde_json::to_string_pretty(&self.value).expect("a JSON value always serializes");
+        text.push('\n');
+        write_atomic(&self.path, text.as_bytes(), None).map_err(werr)?;
+        Ok(backup)
+    }
+}
+
+/// `plugins` in claw.json.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginsConfig {
+    /// `false` disables every plugin.
+    pub enabled: bool,
+    /// When set, only these plugin ids may load.
+    pub allow: Option<Vec<String>>,
+    /// These plugin ids never load.
+    pub deny: Vec<String>,
+    pub load: LoadConfig,
+    pub entries: BTreeMap<String, PluginEntry>,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        PluginsConfig { enabled: true, allow: None, deny: Vec::new(), load: LoadConfig::default(), entries: BTreeMap::new() }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoadConfig {
+    /// Extra plugin folders (a plugin folder, or a folder of plugin folders).
+    pub paths: Vec<PathBuf>,
+}
+
+/// `plugins.entries.<id>`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginEntry {
+    pub enabled: Option<bool>,
+    /// Handed to the plugin as JSON through the `config` import.
+    pub config: Option<Value>,
+    /// Narrows the plugin's declared network hosts.
+    pub network: Option<Vec<String>>,
+}
+
+/// Relative paths in config are relative to the config file; `~/` is home.
+fn resolve_path(base: &Path, p: &Path) -> PathBuf {
+    if let Ok(rest) = p.strip_prefix("~")
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return PathBuf::from(home).join(rest);
+    }
+    if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Write `bytes` to `path` so that readers see the old or the new file, never a
+/// partial one: write a temp file beside it, fsync, rename, fsync the folder.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        if let Some(mode) = mode {
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, mode);
+        }
+        let mut file = opts.open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("claw.json");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn enabling_a_plugin_keeps_every_other_key_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), r#"{"zeta": 1, "plugins": {"deny": ["x"], "entries": {"a": {"config": {"k": 2}}}}, "alpha": [true]}"#);
+        let mut cfg = ConfigFile::load(&path).unwrap();
+        cfg.set_plugin_enabled("a", false).unwrap();
+        cfg.set_plugin_enabled("b", true).unwrap();
+        assert_eq!(cfg.save().unwrap(), None);
+        let saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            saved,
+            serde_json::json!({"zeta": 1, "plugins": {"deny": ["x"], "entries": {"a": {"config": {"k": 2}, "enabled": false}, "b": {"enabled": true}}}, "alpha": [true]})
+        );
+        let keys: Vec<_> = saved.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["zeta", "plugins", "alpha"]);
+    }
+
+    #[test]
+    fn json5_files_are_read_and_backed_up_before_a_save_drops_comments() {
+        let dir = tempfile::tempdir().unwrap();
+        let original = "// my settings\n{ plugins: { deny: ['x',], }, }\n";
+        let path = write(dir.path(), original);
+        let mut cfg = ConfigFile::load(&path).unwrap();
+        assert_eq!(cfg.plugins().unwrap().deny, vec!["x".to_string()]);
+        cfg.set_plugin_enabled("y", true).unwrap();
+        let backup = cfg.save().unwrap().expect("a backup of the JSON5 original");
+        assert_eq!(std::fs::read_to_string(backup).unwrap(), original);
+    }
+
+    #[test]
+    fn bad_files_say_where_and_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "{ plugins: ");
+        let err = ConfigFile::load(&path).unwrap_err().to_string();
+        assert!(err.contains("is not valid JSON5") && err.contains("claw changed nothing"), "{err}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{ plugins: ");
+
+        let path = write(dir.path(), "[1]");
+        assert!(ConfigFile::load(&path).unwrap_err().to_string().contains("must be an object, found an array"));
+
+        let path = write(dir.path(), r#"{"plugins": {"entries": {"a": {"enabled": "yes"}}}}"#);
+        let err = ConfigFile::load(&path).unwrap().plugins().unwrap_err().to_string();
+        assert!(err.contains("`plugins` is not valid") && err.contains("expected a boolean"), "{err}");
+
+        let path = write(dir.path(), r#"{"plugins": {"entries": 3}}"#);
+        let mut cfg = ConfigFile::load(&path).unwrap();
+        let err = cfg.set_plugin_enabled("a", true).unwrap_err().to_string();
+        assert!(err.contains("`plugins.entries` must be an object, found a number"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_file_is_an_empty_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = ConfigFile::load(&dir.path().join("claw.json")).unwrap();
+        let plugins = cfg.plugins().unwrap();
+        assert!(plugins.enabled && plugins.allow.is_none() && plugins.entries.is_empty());
+    }
+}

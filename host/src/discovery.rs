@@ -1,0 +1,134 @@
+//! Finds plugins: bundled in the binary, installed under the state dir, and in
+//! `plugins.load.paths`. The first plugin with an id wins; later duplicates are
+//! reported as disabled, naming the winner.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::bundled::BUNDLED;
+use crate::manifest::{self, Manifest, ManifestError};
+
+/// Where a plugin was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    Bundled,
+    /// Installed under `$CLAW_STATE_DIR/plugins`.
+    Installed,
+    /// Listed in `plugins.load.paths`.
+    Path,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Bundled => "bundled",
+            Origin::Installed => "installed",
+            Origin::Path => "path",
+        }
+    }
+}
+
+/// The component bytes, embedded or on disk.
+#[derive(Debug, Clone)]
+pub enum WasmSource {
+    Embedded(&'static [u8]),
+    File(PathBuf),
+}
+
+/// A plugin found on the way, before anything is loaded.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub origin: Origin,
+    /// Shown to users: `bundled:echo` or the plugin folder.
+    pub location: String,
+    /// The id from the manifest, else the folder name.
+    pub id: String,
+    pub manifest: Result<Manifest, ManifestError>,
+    /// Where the component is, once the manifest names it.
+    pub wasm: Option<WasmSource>,
+}
+
+pub fn discover(installed_dir: &Path, load_paths: &[PathBuf]) -> Vec<Candidate> {
+    let mut found: Vec<Candidate> = BUNDLED
+        .iter()
+        .map(|b| {
+            let manifest = Manifest::parse(b.manifest);
+            Candidate {
+                origin: Origin::Bundled,
+                location: format!("bundled:{}", b.dir),
+                id: manifest.as_ref().map(|m| m.id.clone()).unwrap_or_else(|_| b.dir.to_string()),
+                manifest,
+                wasm: Some(WasmSource::Embedded(b.wasm)),
+            }
+        })
+        .collect();
+    found.extend(plugin_dirs_in(installed_dir).into_iter().map(|d| from_dir(Origin::Installed, &d)));
+    for path in load_paths {
+        if path.join(manifest::FILE_NAME).is_file() {
+            found.push(from_dir(Origin::Path, path));
+        } else if path.is_dir() {
+            found.extend(plugin_dirs_in(path).into_iter().map(|d| from_dir(Origin::Path, &d)));
+        } else {
+            found.push(missing_path(path));
+        }
+    }
+    found
+}
+
+/// The plugin folders directly inside `dir` (hidden ones are install temps).
+fn plugin_dirs_in(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut dirs: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// A candidate from a plugin folder: its manifest and where its component is.
+pub fn from_dir(origin: Origin, dir: &Path) -> Candidate {
+    let folder = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| dir.display().to_string());
+    let manifest_path = dir.join(manifest::FILE_NAME);
+    let manifest = match std::fs::read_to_string(&manifest_path) {
+        Ok(text) => Manifest::parse(&text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ManifestError(format!(
+            "no {} in {}; every plugin needs a manifest next to its .wasm (see the SDK README)",
+            manifest::FILE_NAME,
+            dir.display()
+        ))),
+        Err(e) => Err(ManifestError(format!("cannot read {}: {e}", manifest_path.display()))),
+    };
+    let wasm = manifest.as_ref().ok().map(|m| WasmSource::File(component_path(dir, &m.component)));
+    Candidate {
+        origin,
+        location: dir.display().to_string(),
+        id: manifest.as_ref().map(|m| m.id.clone()).unwrap_or(folder),
+        manifest,
+        wasm,
+    }
+}
+
+/// The component next to the manifest, else in the crate's cargo output (so a
+/// plugin author can point claw at the crate folder after `cargo build`).
+pub fn component_path(dir: &Path, component: &str) -> PathBuf {
+    let beside = dir.join(component);
+    let built = dir.join("target/wasm32-wasip2/release").join(component);
+    if !beside.exists() && built.exists() { built } else { beside }
+}
+
+fn missing_path(path: &Path) -> Candidate {
+    Candidate {
+        origin: Origin::Path,
+        location: path.display().to_string(),
+        id: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string()),
+        manifest: Err(ManifestError(format!(
+            "plugins.load.paths entry {} does not exist or is not a folder; fix or remove it in claw.json",
+            path.display()
+        ))),
+        wasm: None,
+    }
+}

@@ -1,0 +1,130 @@
+//! The load pipeline for one plugin, from bytes to a described, callable plugin:
+//! is it WebAssembly? a component? which SDK does it use, and does the host
+//! provide it? does the manifest agree? compile (or cache), link, describe.
+//! Every step fails with its own error that names the plugin and the fix.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmparser::{Encoding, Parser, Payload};
+
+use crate::manifest::{Manifest, ManifestError};
+use crate::runtime::types::{AuthInfo, ProviderInfo};
+use crate::runtime::{CacheOutcome, CallError, Plugin, PluginSettings, Runtime};
+use crate::sdk_compat::{self, SdkError, SdkUse, WorldNames};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("plugin \"{id}\": {error}")]
+    Manifest { id: String, error: ManifestError },
+    #[error("plugin \"{id}\": cannot read {path}: {detail}")]
+    Read { id: String, path: String, detail: String },
+    #[error("plugin \"{id}\": file is not WebAssembly; expected a component built with --target wasm32-wasip2")]
+    NotWasm { id: String },
+    #[error("plugin \"{id}\": file is a core WebAssembly module, not a component; build with --target wasm32-wasip2")]
+    CoreModule { id: String },
+    #[error("plugin \"{id}\": the component is damaged or truncated ({detail}); rebuild or reinstall it")]
+    Malformed { id: String, detail: String },
+    #[error(transparent)]
+    Sdk(#[from] SdkError),
+    #[error("plugin \"{id}\": the component does not compile: {detail}")]
+    Compile { id: String, detail: String },
+    #[error("plugin \"{id}\" needs an import this host does not provide: {detail}; rebuild it with claw-plugin-sdk {line}", line = sdk_compat::supported_range())]
+    Link { id: String, detail: String },
+    #[error("plugin \"{id}\": describe failed: {error}")]
+    Describe { id: String, error: CallError },
+}
+
+impl LoadError {
+    /// The step that failed, for `--json` output and logs.
+    pub fn step(&self) -> &'static str {
+        match self {
+            LoadError::Manifest { .. } => "manifest",
+            LoadError::Read { .. } => "read",
+            LoadError::NotWasm { .. } | LoadError::CoreModule { .. } | LoadError::Malformed { .. } => "format",
+            LoadError::Sdk(SdkError::ManifestSdk { .. } | SdkError::ManifestRoleMissing { .. } | SdkError::ManifestRoleUndeclared { .. }) => {
+                "manifest-mismatch"
+            }
+            LoadError::Sdk(_) => "sdk",
+            LoadError::Compile { .. } => "compile",
+            LoadError::Link { .. } => "link",
+            LoadError::Describe { .. } => "describe",
+        }
+    }
+}
+
+/// A plugin that passed every step.
+pub struct LoadedPlugin {
+    pub plugin: Arc<Plugin>,
+    pub sdk: SdkUse,
+    pub provider: Option<ProviderInfo>,
+    pub auth: Option<AuthInfo>,
+    pub cache: CacheOutcome,
+    pub load_time: Duration,
+}
+
+/// The top-level import and export names of a component, or why it is not one.
+pub fn inspect(id: &str, bytes: &[u8]) -> Result<WorldNames, LoadError> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(LoadError::NotWasm { id: id.into() });
+    }
+    let malformed = |e: wasmparser::BinaryReaderError| LoadError::Malformed { id: id.into(), detail: e.to_string() };
+    let mut names = WorldNames::default();
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.map_err(malformed)? {
+            Payload::Version { encoding: Encoding::Module, .. } if depth == 0 => {
+                return Err(LoadError::CoreModule { id: id.into() });
+            }
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) if depth > 0 => depth -= 1,
+            Payload::ComponentImportSection(reader) if depth == 0 => {
+                for import in reader {
+                    names.imports.push(import.map_err(malformed)?.name.name.to_string());
+                }
+            }
+            Payload::ComponentExportSection(reader) if depth == 0 => {
+                for export in reader {
+                    names.exports.push(export.map_err(malformed)?.name.name.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(names)
+}
+
+/// Check a component against the host and its manifest, without compiling it.
+pub fn check(manifest: &Manifest, bytes: &[u8]) -> Result<SdkUse, LoadError> {
+    let names = inspect(&manifest.id, bytes)?;
+    let sdk = sdk_compat::check(&manifest.id, &names)?;
+    sdk_compat::check_manifest(manifest, &sdk)?;
+    Ok(sdk)
+}
+
+/// The whole pipeline: check, compile (or load from cache), link, describe.
+pub async fn load(
+    runtime: &Arc<Runtime>,
+    manifest: &Manifest,
+    bytes: &[u8],
+    settings: PluginSettings,
+) -> Result<LoadedPlugin, LoadError> {
+    let started = Instant::now();
+    let id = manifest.id.clone();
+    let sdk = check(manifest, bytes)?;
+    let (component, cache) =
+        runtime.compile(bytes).map_err(|e| LoadError::Compile { id: id.clone(), detail: format!("{e:#}") })?;
+    let pre = runtime.link(&component).map_err(|e| LoadError::Link { id: id.clone(), detail: format!("{e:#}") })?;
+    let plugin = Plugin::new(runtime.clone(), &id, pre, settings)
+        .map_err(|e| LoadError::Link { id: id.clone(), detail: format!("{e:#}") })?;
+    let describe_err = |error| LoadError::Describe { id: id.clone(), error };
+    let provider = match plugin.is_provider() {
+        true => Some(plugin.describe_provider().await.map_err(describe_err)?),
+        false => None,
+    };
+    let auth = match plugin.is_auth() {
+        true => Some(plugin.describe_auth().await.map_err(describe_err)?),
+        false => None,
+    };
+    Ok(LoadedPlugin { plugin: Arc::new(plugin), sdk, provider, auth, cache, load_time: started.elapsed() })
+}

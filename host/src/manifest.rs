@@ -1,0 +1,245 @@
+//! The plugin manifest, `claw-plugin.toml`, next to the component:
+//!
+//! ```toml
+//! id = "echo"                 # lowercase letters, digits and '-'
+//! name = "Echo"
+//! version = "0.1.0"           # the plugin's own semver
+//! description = "..."
+//! sdk = "^0.1"                # semver requirement on the claw:plugin SDK
+//! roles = ["provider"]        # "provider" and/or "auth"
+//! component = "echo.wasm"     # optional; default "<id with _ for ->.wasm"
+//! [network]
+//! hosts = ["api.example.com", "*.example.org"]
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+/// The manifest's file name.
+pub const FILE_NAME: &str = "claw-plugin.toml";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Provider,
+    Auth,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Provider => "provider",
+            Role::Auth => "auth",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub id: String,
+    pub name: String,
+    pub version: semver::Version,
+    pub description: String,
+    pub sdk: semver::VersionReq,
+    pub roles: Vec<Role>,
+    pub component: String,
+    pub network_hosts: Vec<String>,
+}
+
+/// What is wrong with a manifest. The message names the field and the fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ManifestError(pub String);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    id: Option<String>,
+    name: Option<String>,
+    version: Option<String>,
+    description: Option<String>,
+    sdk: Option<String>,
+    roles: Option<Vec<String>>,
+    component: Option<String>,
+    network: Option<RawNetwork>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    #[serde(default)]
+    hosts: Vec<String>,
+}
+
+impl Manifest {
+    /// Parse and validate every field of a manifest's text.
+    pub fn parse(text: &str) -> Result<Manifest, ManifestError> {
+        let raw: Raw = toml::from_str(text)
+            .map_err(|e| ManifestError(format!("{FILE_NAME} is not valid: {}", one_line(&e.to_string()))))?;
+        let missing = |field: &str, example: &str| {
+            ManifestError(format!("{FILE_NAME}: missing field `{field}` (e.g. {field} = {example})"))
+        };
+
+        let id = raw.id.ok_or_else(|| missing("id", "\"my-provider\""))?;
+        validate_id(&id)?;
+        let name = raw.name.unwrap_or_else(|| id.clone());
+        let version_text = raw.version.ok_or_else(|| missing("version", "\"0.1.0\""))?;
+        let version = semver::Version::parse(&version_text).map_err(|e| {
+            ManifestError(format!("{FILE_NAME}: bad version \"{version_text}\": {e}; use a semver version like \"1.2.0\""))
+        })?;
+        let sdk_text = raw.sdk.ok_or_else(|| missing("sdk", "\"^0.1\""))?;
+        let sdk = semver::VersionReq::parse(&sdk_text).map_err(|e| {
+            ManifestError(format!(
+                "{FILE_NAME}: bad sdk requirement \"{sdk_text}\": {e}; use a semver requirement like \"^0.1\""
+            ))
+        })?;
+        let roles = parse_roles(raw.roles.ok_or_else(|| missing("roles", "[\"provider\"]"))?)?;
+        let component = raw.component.unwrap_or_else(|| format!("{}.wasm", id.replace('-', "_")));
+        validate_component(&component)?;
+        let network_hosts = raw.network.map(|n| n.hosts).unwrap_or_default();
+        for host in &network_hosts {
+            validate_host_pattern(host)?;
+        }
+        Ok(Manifest {
+            id,
+            name,
+            version,
+            description: raw.description.unwrap_or_default(),
+            sdk,
+            roles,
+            component,
+            network_hosts,
+        })
+    }
+}
+
+fn validate_id(id: &str) -> Result<(), ManifestError> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ManifestError(format!(
+            "{FILE_NAME}: bad id \"{id}\": use 1-64 lowercase letters, digits and '-', starting with a letter (e.g. \"my-provider\")"
+        )))
+    }
+}
+
+fn parse_roles(roles: Vec<String>) -> Result<Vec<Role>, ManifestError> {
+    if roles.is_empty() {
+        return Err(ManifestError(format!(
+            "{FILE_NAME}: `roles` is empty; list \"provider\", \"auth\" or both"
+        )));
+    }
+    let mut parsed = Vec::new();
+    for role in roles {
+        let r = match role.as_str() {
+            "provider" => Role::Provider,
+            "auth" => Role::Auth,
+            other => {
+                return Err(ManifestError(format!(
+                    "{FILE_NAME}: unknown role \"{other}\"; roles are \"provider\" and \"auth\""
+                )));
+            }
+        };
+        if !parsed.contains(&r) {
+            parsed.push(r);
+        }
+    }
+    parsed.sort();
+    Ok(parsed)
+}
+
+fn validate_component(component: &str) -> Result<(), ManifestError> {
+    let plain_name = !component.contains(['/', '\\']) && component != ".." && !component.starts_with('.');
+    if plain_name && component.ends_with(".wasm") && component.len() > 5 {
+        Ok(())
+    } else {
+        Err(ManifestError(format!(
+            "{FILE_NAME}: bad component \"{component}\": give the .wasm file's name, without a folder (e.g. \"my_provider.wasm\")"
+        )))
+    }
+}
+
+/// A host a plugin may reach: `api.example.com`, `127.0.0.1`, `[::1]`, or a
+/// wildcard over subdomains, `*.example.com`. No scheme, port or path.
+pub fn validate_host_pattern(pattern: &str) -> Result<(), ManifestError> {
+    let bad = |why: &str| {
+        ManifestError(format!(
+            "{FILE_NAME}: bad network host \"{pattern}\": {why} (e.g. \"api.example.com\" or \"*.example.com\")"
+        ))
+    };
+    if pattern.contains("://") || pattern.contains('/') {
+        return Err(bad("give the host name only, without scheme or path"));
+    }
+    let host = pattern.strip_prefix("*.").unwrap_or(pattern);
+    if host.starts_with('[') && host.ends_with(']') && host.len() > 2 {
+        return Ok(());
+    }
+    if host.is_empty() || host.contains('*') {
+        return Err(bad("a wildcard may only be a leading \"*.\""));
+    }
+    if host.contains(':') {
+        return Err(bad("ports are not part of a grant"));
+    }
+    let label_ok = |l: &str| {
+        !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if host.split('.').all(label_ok) {
+        Ok(())
+    } else {
+        Err(bad("not a valid host name"))
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+id = "my-provider"
+name = "My Provider"
+version = "1.2.0"
+sdk = "^0.1"
+roles = ["provider", "auth"]
+[network]
+hosts = ["api.example.com", "*.example.org", "127.0.0.1"]
+"#;
+
+    fn err(text: &str) -> String {
+        Manifest::parse(text).unwrap_err().0
+    }
+
+    #[test]
+    fn a_full_manifest_parses_with_defaults() {
+        let m = Manifest::parse(GOOD).unwrap();
+        assert_eq!(m.id, "my-provider");
+        assert_eq!(m.component, "my_provider.wasm");
+        assert_eq!(m.roles, vec![Role::Provider, Role::Auth]);
+        assert!(m.sdk.matches(&semver::Version::new(0, 1, 3)));
+        assert_eq!(m.network_hosts.len(), 3);
+    }
+
+    #[test]
+    fn every_bad_field_names_itself() {
+        assert_eq!(
+            err("name = \"x\""),
+            "claw-plugin.toml: missing field `id` (e.g. id = \"my-provider\")"
+        );
+        assert!(err(&GOOD.replace("my-provider", "My Provider")).contains("bad id \"My Provider\""));
+        assert!(err(&GOOD.replace("1.2.0", "1.x")).contains("bad version \"1.x\""));
+        assert!(err(&GOOD.replace("^0.1", "soon")).contains("bad sdk requirement \"soon\""));
+        assert!(err(&GOOD.replace("\"auth\"", "\"oauth\"")).contains("unknown role \"oauth\""));
+        assert!(err(&GOOD.replace("\"api.example.com\"", "\"https://api.example.com\"")).contains("without scheme"));
+        assert!(err(&GOOD.replace("sdk = \"^0.1\"\n", "")).contains("missing field `sdk`"));
+        assert!(err("id = \"x\"\nversion = \"1.0.0\"\nsdk=\"^0.1\"\nroles=[\"provider\"]\ncomponent=\"../evil.wasm\"")
+            .contains("bad component \"../evil.wasm\""));
+        assert!(err("id = [").contains("claw-plugin.toml is not valid"));
+        assert!(err(&format!("colour = 1\n{GOOD}")).contains("unknown field `colour`"));
+    }
+}

@@ -1,0 +1,110 @@
+//! Outbound HTTP from plugins: every request is checked against the plugin's
+//! network grant and gets default timeouts before it is sent.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::BodyExt;
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+
+/// The hosts a plugin may reach: those its manifest declares, narrowed by
+/// `plugins.entries.<id>.network` when that is set.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkGrant {
+    declared: Vec<String>,
+    narrowed: Option<Vec<String>>,
+}
+
+impl NetworkGrant {
+    pub fn new(declared: Vec<String>, narrowed: Option<Vec<String>>) -> Self {
+        NetworkGrant { declared, narrowed }
+    }
+
+    pub fn allows(&self, host: &str) -> bool {
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let matches = |patterns: &[String]| patterns.iter().any(|p| pattern_matches(p, &host));
+        matches(&self.declared) && self.narrowed.as_deref().is_none_or(matches)
+    }
+}
+
+fn pattern_matches(pattern: &str, host: &str) -> bool {
+    let pattern = pattern.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => host.len() > suffix.len() + 1 && host.ends_with(&format!(".{suffix}")),
+        None => host == pattern,
+    }
+}
+
+/// Default timeouts when a plugin sets none.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(120);
+const BETWEEN_BYTES_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub struct GrantHooks {
+    pub(crate) plugin: Arc<str>,
+    pub(crate) grant: Arc<NetworkGrant>,
+}
+
+type SendFuture = Box<
+    dyn Future<
+            Output = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), Error>> + Send>), Error>,
+        > + Send,
+>;
+
+impl WasiHttpHooks for GrantHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ) -> SendFuture {
+        let host = request.uri().host().unwrap_or_default().to_string();
+        if !self.grant.allows(&host) {
+            tracing::warn!(plugin = &*self.plugin, host, "outbound request denied: host not in the plugin's network grant");
+            return Box::new(async { Err(Error::HttpRequestDenied) });
+        }
+        tracing::debug!(plugin = &*self.plugin, host, uri = %request.uri().path(), "outbound request");
+        let options = options.unwrap_or_default();
+        let options = RequestOptions {
+            connect_timeout: options.connect_timeout.or(Some(CONNECT_TIMEOUT)),
+            first_byte_timeout: options.first_byte_timeout.or(Some(FIRST_BYTE_TIMEOUT)),
+            between_bytes_timeout: options.between_bytes_timeout.or(Some(BETWEEN_BYTES_TIMEOUT)),
+        };
+        Box::new(async move {
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as Box<dyn Future<Output = _> + Send>))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(declared: &[&str], narrowed: Option<&[&str]>) -> NetworkGrant {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
+        NetworkGrant::new(v(declared), narrowed.map(v))
+    }
+
+    #[test]
+    fn exact_and_wildcard_hosts() {
+        let g = grant(&["api.example.com", "*.minimax.io", "[::1]"], None);
+        assert!(g.allows("api.example.com"));
+        assert!(g.allows("API.example.com"));
+        assert!(g.allows("api.minimax.io"));
+        assert!(g.allows("a.b.minimax.io"));
+        assert!(!g.allows("minimax.io"));
+        assert!(!g.allows("evilminimax.io"));
+        assert!(!g.allows("example.com"));
+        assert!(g.allows("[::1]"));
+        assert!(!grant(&[], None).allows("api.example.com"));
+    }
+
+    #[test]
+    fn config_only_narrows() {
+        let g = grant(&["*.minimax.io"], Some(&["api.minimax.io", "evil.com"]));
+        assert!(g.allows("api.minimax.io"));
+        assert!(!g.allows("cn.minimax.io"));
+        assert!(!g.allows("evil.com"));
+    }
+}

@@ -1,0 +1,310 @@
+//! The one wasmtime `Engine` of the process and everything that runs plugin code:
+//! compile (with the on-disk cache), link, pre-instantiate, and call with a fresh
+//! instance, a deadline and a memory cap per call.
+
+mod cache;
+mod http;
+mod prompts;
+mod state;
+mod v0_1;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::component::{Component, InstancePre, Linker, ResourceAny};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder};
+
+pub use cache::CacheOutcome;
+pub use http::NetworkGrant;
+pub use prompts::{Headless, Prompter};
+pub use v0_1::types;
+
+use state::HostState;
+use types::{AuthInfo, ChatEvent, ChatRequest, PluginError, ProviderInfo};
+
+/// How often the epoch advances; call deadlines are counted in these ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Resource limits for plugin calls. Defaults suit a personal gateway.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Wall-clock deadline of one call into a plugin (a `next` on a stream included).
+    pub call_timeout: Duration,
+    /// Linear memory one instance may grow to.
+    pub max_memory_bytes: usize,
+    /// Instances alive at once across all plugins (the pooling allocator's size).
+    pub max_instances: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { call_timeout: Duration::from_secs(120), max_memory_bytes: 128 << 20, max_instances: 256 }
+    }
+}
+
+/// A call into a plugin that did not return normally.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("plugin \"{plugin}\" did not finish {what} within {} ms (the call deadline)", limit.as_millis())]
+    Timeout { plugin: String, what: &'static str, limit: Duration },
+    #[error("plugin \"{plugin}\" went over its memory limit of {} MiB during {what}", limit >> 20)]
+    Memory { plugin: String, what: &'static str, limit: usize },
+    #[error("plugin \"{plugin}\" crashed during {what}: {detail}")]
+    Trap { plugin: String, what: &'static str, detail: String },
+    /// The plugin returned a classified error of its own.
+    #[error("plugin \"{plugin}\": {}", error.message)]
+    Plugin { plugin: String, error: PluginError },
+}
+
+/// The engine or the host imports could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the WebAssembly runtime: {0}")]
+pub struct StartError(String);
+
+/// Owns the Engine, the Linker with every host import, and the artifact cache.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<HostState>,
+    cache: cache::ArtifactCache,
+    limits: Limits,
+}
+
+impl Runtime {
+    /// `cache_dir`: where compiled artifacts are kept (`None` to compile every time).
+    pub fn new(limits: Limits, cache_dir: Option<std::path::PathBuf>) -> Result<Arc<Runtime>, StartError> {
+        let err = |e: wasmtime::Error| StartError(format!("{e:#}"));
+        let engine = make_engine(&limits).map_err(err)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(err)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(err)?;
+        v0_1::add_to_linker(&mut linker).map_err(err)?;
+        start_epoch_ticker(&engine);
+        let cache = cache::ArtifactCache::new(&engine, cache_dir);
+        Ok(Arc::new(Runtime { engine, linker, cache, limits }))
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Compile `wasm` (or load it from the cache).
+    pub fn compile(&self, wasm: &[u8]) -> wasmtime::Result<(Component, CacheOutcome)> {
+        self.cache.component(&self.engine, wasm)
+    }
+
+    /// Resolve every import of `component` against the host, once.
+    pub fn link(&self, component: &Component) -> wasmtime::Result<InstancePre<HostState>> {
+        self.linker.instantiate_pre(component)
+    }
+}
+
+fn make_engine(limits: &Limits) -> wasmtime::Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model(true).epoch_interruption(true);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(limits.max_instances)
+        .total_core_instances(limits.max_instances * 4)
+        .total_memories(limits.max_instances * 2)
+        .total_tables(limits.max_instances * 4)
+        .total_stacks(limits.max_instances)
+        .max_memory_size(limits.max_memory_bytes);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    match Engine::new(&config) {
+        Ok(engine) => Ok(engine),
+        Err(e) => {
+            // Some sandboxes refuse the pool's large virtual reservation.
+            tracing::warn!("pooling allocator unavailable ({e}); allocating instances on demand");
+            config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+            Engine::new(&config)
+        }
+    }
+}
+
+/// Advance the epoch every tick while the engine lives.
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("claw-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .expect("spawn the epoch thread");
+}
+
+/// Per-plugin settings that every instance of it gets.
+#[derive(Clone)]
+pub struct PluginSettings {
+    pub config_json: Arc<str>,
+    pub grant: Arc<NetworkGrant>,
+    pub prompter: Arc<dyn Prompter>,
+}
+
+/// A linked plugin, ready to be instantiated for each call.
+pub struct Plugin {
+    id: Arc<str>,
+    runtime: Arc<Runtime>,
+    pre: InstancePre<HostState>,
+    provider: Option<v0_1::provider::GuestIndices>,
+    auth: Option<v0_1::auth::GuestIndices>,
+    settings: PluginSettings,
+}
+
+impl Plugin {
+    pub fn new(
+        runtime: Arc<Runtime>,
+        id: &str,
+        pre: InstancePre<HostState>,
+        settings: PluginSettings,
+    ) -> wasmtime::Result<Plugin> {
+        let provider = v0_1::provider::GuestIndices::new(&pre).ok();
+        let auth = v0_1::auth::GuestIndices::new(&pre).ok();
+        Ok(Plugin { id: id.into(), runtime, pre, provider, auth, settings })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn store(&self) -> Store<HostState> {
+        let limits = self.runtime.limits;
+        let store_limits = StoreLimitsBuilder::new()
+            .memory_size(limits.max_memory_bytes)
+            .trap_on_grow_failure(true)
+            .build();
+        let hooks = http::GrantHooks { plugin: self.id.clone(), grant: self.settings.grant.clone() };
+        let state = HostState::new(
+            self.id.clone(),
+            self.settings.config_json.clone(),
+            self.settings.prompter.clone(),
+            store_limits,
+            hooks,
+        );
+        let mut store = Store::new(&self.runtime.engine, state);
+        store.limiter(|s| &mut s.limits);
+        store.epoch_deadline_trap();
+        store
+    }
+
+    /// Run `f` against a fresh instance with the call deadline armed.
+    async fn with_deadline<R>(
+        &self,
+        store: &mut Store<HostState>,
+        what: &'static str,
+        f: impl AsyncFnOnce(&mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
+        let limit = self.runtime.limits.call_timeout;
+        let ticks = (limit.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        match tokio::time::timeout(limit, f(store)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(self.classify(e, what)),
+            Err(_) => Err(CallError::Timeout { plugin: self.id.to_string(), what, limit }),
+        }
+    }
+
+    fn classify(&self, e: wasmtime::Error, what: &'static str) -> CallError {
+        let plugin = self.id.to_string();
+        if let Some(wasmtime::Trap::Interrupt) = e.downcast_ref::<wasmtime::Trap>() {
+            return CallError::Timeout { plugin, what, limit: self.runtime.limits.call_timeout };
+        }
+        let detail = format!("{e:#}");
+        if detail.contains("growing memory") {
+            return CallError::Memory { plugin, what, limit: self.runtime.limits.max_memory_bytes };
+        }
+        CallError::Trap { plugin, what, detail: first_line(&detail) }
+    }
+
+    pub fn is_provider(&self) -> bool {
+        self.provider.is_some()
+    }
+
+    pub fn is_auth(&self) -> bool {
+        self.auth.is_some()
+    }
+
+    pub async fn describe_provider(&self) -> Result<ProviderInfo, CallError> {
+        let indices = self.provider.as_ref().expect("describe_provider on a plugin without the provider role");
+        let mut store = self.store();
+        self.with_deadline(&mut store, "describe", async |store| {
+            let instance = self.pre.instantiate_async(&mut *store).await?;
+            indices.load(&mut *store, &instance)?.call_describe(&mut *store).await
+        })
+        .await
+    }
+
+    pub async fn describe_auth(&self) -> Result<AuthInfo, CallError> {
+        let indices = self.auth.as_ref().expect("describe_auth on a plugin without the auth role");
+        let mut store = self.store();
+        self.with_deadline(&mut store, "describe-auth", async |store| {
+            let instance = self.pre.instantiate_async(&mut *store).await?;
+            indices.load(&mut *store, &instance)?.call_describe_auth(&mut *store).await
+        })
+        .await
+    }
+
+    /// Start a chat on a fresh instance; the stream owns that instance.
+    pub async fn chat(&self, request: ChatRequest) -> Result<ChatStream<'_>, CallError> {
+        let indices = self.provider.as_ref().expect("chat on a plugin without the provider role");
+        let mut store = self.store();
+        let (guest, started) = self
+            .with_deadline(&mut store, "chat", async |store| {
+                let instance = self.pre.instantiate_async(&mut *store).await?;
+                let guest = indices.load(&mut *store, &instance)?;
+                let started = guest.call_chat(&mut *store, &request).await?;
+                Ok((guest, started))
+            })
+            .await?;
+        match started {
+            Ok(handle) => Ok(ChatStream { plugin: self, store, guest, handle, done: false }),
+            Err(error) => Err(CallError::Plugin { plugin: self.id.to_string(), error }),
+        }
+    }
+}
+
+/// A reply in progress on its own instance; dropping it drops the instance.
+pub struct ChatStream<'p> {
+    plugin: &'p Plugin,
+    store: Store<HostState>,
+    guest: v0_1::provider::Guest,
+    handle: ResourceAny,
+    done: bool,
+}
+
+impl ChatStream<'_> {
+    /// The next events; `None` once the plugin ends the stream.
+    pub async fn next(&mut self) -> Result<Option<Vec<ChatEvent>>, CallError> {
+        if self.done {
+            return Ok(None);
+        }
+        let (guest, handle) = (&self.guest, self.handle);
+        let result = self
+            .plugin
+            .with_deadline(&mut self.store, "next", async |store| {
+                guest.chat_stream().call_next(&mut *store, handle).await
+            })
+            .await;
+        match result {
+            Ok(Ok(Some(events))) => Ok(Some(events)),
+            Ok(Ok(None)) => {
+                self.done = true;
+                Ok(None)
+            }
+            Ok(Err(error)) => {
+                self.done = true;
+                Err(CallError::Plugin { plugin: self.plugin.id.to_string(), error })
+            }
+            Err(e) => {
+                self.done = true;
+                Err(e)
+            }
+        }
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().to_string()
+}
