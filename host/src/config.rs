@@ -253,7 +253,7 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "{ plugins: ");
 
         let path = write(dir.path(), "[1]");
-        assert!(ConfigFile::load(&path).unwrap_err().to_string().contains("must be an object, found an array"));
+        assert!(ConfigFile::load(&path).unwrap_err().to_string().contains("the top level must be an object ({ ... }), found an array"));
 
         let path = write(dir.path(), r#"{"plugins": {"entries": {"a": {"enabled": "yes"}}}}"#);
         let err = ConfigFile::load(&path).unwrap().plugins().unwrap_err().to_string();

@@ -112,12 +112,19 @@ pub fn from_dir(origin: Origin, dir: &Path) -> Candidate {
     }
 }
 
-/// The component next to the manifest, else in the crate's cargo output (so a
-/// plugin author can point claw at the crate folder after `cargo build`).
+/// The component next to the manifest, else in cargo's output for the crate
+/// (its own `target/` or a workspace's, up the tree), so a plugin author can
+/// point claw at the crate folder after `cargo build`.
 pub fn component_path(dir: &Path, component: &str) -> PathBuf {
     let beside = dir.join(component);
-    let built = dir.join("target/wasm32-wasip2/release").join(component);
-    if !beside.exists() && built.exists() { built } else { beside }
+    if beside.exists() {
+        return beside;
+    }
+    dir.ancestors()
+        .take(4)
+        .map(|d| d.join("target/wasm32-wasip2/release").join(component))
+        .find(|p| p.is_file())
+        .unwrap_or(beside)
 }
 
 fn missing_path(path: &Path) -> Candidate {

@@ -22,7 +22,7 @@ pub enum InstallError {
     Unreadable { path: PathBuf, detail: String },
     #[error("{0}")]
     Manifest(String),
-    #[error("the manifest names component \"{component}\", which is neither in {dir} nor in its target/wasm32-wasip2/release/; build the plugin with `cargo build --release --target wasm32-wasip2` or fix `component`")]
+    #[error("the manifest names component \"{component}\", which is neither in {dir} nor in a cargo target/wasm32-wasip2/release/ above it; build the plugin with `cargo build --release --target wasm32-wasip2` or fix `component`")]
     NoComponent { component: String, dir: PathBuf },
     #[error(transparent)]
     Invalid(#[from] LoadError),

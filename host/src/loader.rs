@@ -128,3 +128,59 @@ pub async fn load(
     };
     Ok(LoadedPlugin { plugin: Arc::new(plugin), sdk, provider, auth, cache, load_time: started.elapsed() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundled::BUNDLED;
+    use crate::runtime::types::{ChatEvent, ChatRequest, ContentPart, Endpoint, ErrorReason, Message, RequestCredential, Role};
+    use crate::runtime::{Headless, Limits, NetworkGrant};
+
+    fn request(text: Option<&str>) -> ChatRequest {
+        ChatRequest {
+            endpoint: Endpoint { provider: "echo".into(), api: "echo".into(), base_url: String::new(), headers: vec![], auth_header: false },
+            credential: RequestCredential::None,
+            model: "echo-1".into(),
+            messages: text
+                .map(|t| vec![Message { role: Role::User, content: vec![ContentPart::Text(t.into())] }])
+                .unwrap_or_default(),
+            max_tokens: None,
+            temperature: None,
+            streaming: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn echo_streams_each_request_on_a_fresh_instance() {
+        let runtime = Runtime::new(Limits::default(), None).unwrap();
+        let bundled = BUNDLED.iter().find(|b| b.dir == "echo").unwrap();
+        let manifest = Manifest::parse(bundled.manifest).unwrap();
+        let settings = PluginSettings { config_json: "{}".into(), grant: Arc::new(NetworkGrant::default()), prompter: Arc::new(Headless) };
+        let loaded = load(&runtime, &manifest, bundled.wasm, settings).await.unwrap();
+        assert_eq!(loaded.sdk.label(), "claw:plugin@0.1.0");
+        assert_eq!(loaded.provider.as_ref().unwrap().apis, vec!["echo".to_string()]);
+
+        for text in ["hello  big world", "second request"] {
+            let mut stream = loaded.plugin.chat(request(Some(text))).await.unwrap();
+            let mut events = Vec::new();
+            while let Some(batch) = stream.next().await.unwrap() {
+                events.extend(batch);
+            }
+            let reply: String = events.iter().filter_map(|e| if let ChatEvent::Text(t) = e { Some(t.as_str()) } else { None }).collect();
+            assert_eq!(reply, text);
+            assert!(matches!(events.first(), Some(ChatEvent::Started(_))));
+            assert!(matches!(events.last(), Some(ChatEvent::Done(reason)) if reason == "end_turn"));
+            assert!(stream.next().await.unwrap().is_none(), "a finished stream stays finished");
+        }
+
+        let err = loaded.plugin.chat(request(None)).await.err().expect("no user message is an error");
+        match err {
+            CallError::Plugin { plugin, error } => {
+                assert_eq!(plugin, "echo");
+                assert_eq!(error.reason, ErrorReason::Format);
+                assert_eq!(error.message, "the request has no user message with text to echo");
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+}

@@ -169,7 +169,10 @@ async fn load_one(
             "manifest says id \"{}\" but it is installed in folder \"{folder}\"; reinstall it with `claw plugins install`",
             manifest.id
         ));
-        return report.fail(LoadError::Manifest { id: folder.into_owned(), error });
+        // Listed under the folder's name: the manifest's id is what is in doubt.
+        report.id = folder.into_owned();
+        let id = report.id.clone();
+        return report.fail(LoadError::Manifest { id, error });
     }
 
     let decision = enablement::decide(&manifest.id, cfg);

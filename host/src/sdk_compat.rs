@@ -211,12 +211,12 @@ pub fn check_manifest(manifest: &Manifest, sdk: &SdkUse) -> Result<(), SdkError>
     if !manifest.sdk.matches(&sdk.version) {
         return Err(SdkError::ManifestSdk { id, requirement: manifest.sdk.to_string(), found: sdk.version.clone() });
     }
-    for role in [Role::Provider, Role::Auth] {
-        match (manifest.roles.contains(&role), sdk.roles.contains(&role)) {
-            (true, false) => return Err(SdkError::ManifestRoleMissing { id, role: role.as_str() }),
-            (false, true) => return Err(SdkError::ManifestRoleUndeclared { id, role: role.as_str() }),
-            _ => {}
-        }
+    // A declared role that is missing is the likelier mistake, so report it first.
+    if let Some(role) = manifest.roles.iter().find(|r| !sdk.roles.contains(r)) {
+        return Err(SdkError::ManifestRoleMissing { id, role: role.as_str() });
+    }
+    if let Some(role) = sdk.roles.iter().find(|r| !manifest.roles.contains(r)) {
+        return Err(SdkError::ManifestRoleUndeclared { id, role: role.as_str() });
     }
     Ok(())
 }

@@ -14,8 +14,8 @@ wasmtime::component::bindgen!({
     additional_derives: [serde::Serialize, serde::Deserialize],
 });
 
-pub use claw::plugin::types;
-pub use exports::claw::plugin::{auth, provider};
+pub use self::claw::plugin::types;
+pub use self::exports::claw::plugin::{auth, provider};
 
 /// Longest log line a plugin may write; longer ones are cut (a plugin cannot
 /// flood the host log with one call).
@@ -29,7 +29,7 @@ impl claw::plugin::types::Host for HostState {}
 
 impl claw::plugin::log::Host for HostState {
     async fn log(&mut self, level: claw::plugin::log::Level, message: String) {
-        use claw::plugin::log::Level;
+        use self::claw::plugin::log::Level;
         let mut message = message;
         if message.len() > MAX_LOG_LINE {
             let mut cut = MAX_LOG_LINE;
