@@ -19,22 +19,40 @@ fn main() {
     let target_dir = wasm_target_dir(&out_dir);
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
-        .arg(plugins_dir.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target_dir);
+    cmd.args([
+        "build",
+        "--release",
+        "--target",
+        "wasm32-wasip2",
+        "--manifest-path",
+    ])
+    .arg(plugins_dir.join("Cargo.toml"))
+    .arg("--target-dir")
+    .arg(&target_dir);
     // The outer build's settings (rustflags for the host target, target dir,
     // profile) must not leak into the wasm build; the jobserver may.
     for (key, _) in env::vars_os() {
         let key = key.to_string_lossy();
-        let keep = ["CARGO_HOME", "CARGO_MAKEFLAGS", "CARGO_NET_", "CARGO_HTTP_", "CARGO_REGISTRIES_", "CARGO_REGISTRY_"]
-            .iter()
-            .any(|k| key.starts_with(k));
-        if (key.starts_with("CARGO_") && !keep) || key == "RUSTFLAGS" || key == "RUSTC_WORKSPACE_WRAPPER" {
+        let keep = [
+            "CARGO_HOME",
+            "CARGO_MAKEFLAGS",
+            "CARGO_NET_",
+            "CARGO_HTTP_",
+            "CARGO_REGISTRIES_",
+            "CARGO_REGISTRY_",
+        ]
+        .iter()
+        .any(|k| key.starts_with(k));
+        if (key.starts_with("CARGO_") && !keep)
+            || key == "RUSTFLAGS"
+            || key == "RUSTC_WORKSPACE_WRAPPER"
+        {
             cmd.env_remove(key.as_ref());
         }
     }
-    let status = cmd.status().expect("run cargo to build the bundled plugins");
+    let status = cmd
+        .status()
+        .expect("run cargo to build the bundled plugins");
     if !status.success() {
         panic!(
             "building the bundled plugins for wasm32-wasip2 failed (see the errors above). \
@@ -44,7 +62,11 @@ fn main() {
 
     let release = target_dir.join("wasm32-wasip2").join("release");
     let mut src = String::from("pub static BUNDLED: &[BundledPlugin] = &[\n");
-    let mut dirs: Vec<_> = fs::read_dir(&plugins_dir).unwrap().flatten().map(|e| e.path()).collect();
+    let mut dirs: Vec<_> = fs::read_dir(&plugins_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     dirs.sort();
     for dir in dirs {
         let manifest = dir.join("claw-plugin.toml");
@@ -52,13 +74,25 @@ fn main() {
             continue;
         }
         let text = fs::read_to_string(&manifest).unwrap();
-        let parsed: toml::Table = text.parse().unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
+        let parsed: toml::Table = text
+            .parse()
+            .unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
         let component = parsed
             .get("component")
             .and_then(|c| c.as_str())
-            .unwrap_or_else(|| panic!("{}: bundled plugins must name their component", manifest.display()));
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}: bundled plugins must name their component",
+                    manifest.display()
+                )
+            });
         let wasm = release.join(component);
-        assert!(wasm.is_file(), "{} was not built (expected {})", dir.display(), wasm.display());
+        assert!(
+            wasm.is_file(),
+            "{} was not built (expected {})",
+            dir.display(),
+            wasm.display()
+        );
         let name = dir.file_name().unwrap().to_string_lossy();
         writeln!(
             src,

@@ -7,7 +7,10 @@ fn main() {
     let wit_file = wit_dir.join("plugin.wit");
     println!("cargo:rerun-if-changed={}", wit_file.display());
     let wit = fs::read_to_string(&wit_file).expect("read wit/0.1.0/plugin.wit");
-    assert!(!wit.contains("\"###"), "the WIT text must not contain the raw-string terminator");
+    assert!(
+        !wit.contains("\"###"),
+        "the WIT text must not contain the raw-string terminator"
+    );
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("generate_macro.rs");
     let src = format!(
         r####"/// Generates a plugin crate's bindings for one world of the SDK contract.

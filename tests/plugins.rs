@@ -8,7 +8,11 @@ use support::{Claw, fixture, fixture_manifest, manifest};
 
 /// The bundled echo plugin is still loaded: one bad plugin stops nothing.
 fn assert_echo_loaded(plugins: &serde_json::Map<String, Value>) {
-    assert_eq!(plugins["echo"]["status"], "loaded", "echo: {:#}", plugins["echo"]);
+    assert_eq!(
+        plugins["echo"]["status"], "loaded",
+        "echo: {:#}",
+        plugins["echo"]
+    );
 }
 
 /// Place a plugin, then return its `plugins list --json` entry, checking that
@@ -20,7 +24,11 @@ fn error_of(claw: &Claw, id: &str) -> String {
     assert_eq!(entry["status"], "error", "{entry:#}");
     let reason = entry["error"].as_str().unwrap().to_string();
     let table = claw.run(&["plugins", "list"]);
-    assert!(table.ok().contains(&format!("error: {reason}")), "table lacks the reason:\n{}", table.stdout);
+    assert!(
+        table.ok().contains(&format!("error: {reason}")),
+        "table lacks the reason:\n{}",
+        table.stdout
+    );
     reason
 }
 
@@ -29,7 +37,12 @@ fn a_fresh_install_lists_the_bundled_plugins_as_loaded() {
     let claw = Claw::new();
     let run = claw.run(&["plugins", "list", "--json"]);
     let json = run.json();
-    let echo = json["plugins"].as_array().unwrap().iter().find(|p| p["id"] == "echo").expect("echo is bundled");
+    let echo = json["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "echo")
+        .expect("echo is bundled");
     assert_eq!(echo["status"], "loaded");
     assert_eq!(echo["error"], Value::Null);
     assert_eq!(echo["source"], "bundled");
@@ -39,11 +52,27 @@ fn a_fresh_install_lists_the_bundled_plugins_as_loaded() {
     assert_eq!(echo["provider"]["models"][0]["id"], "echo-1");
 
     let table = claw.run(&["plugins", "list"]);
-    let line = table.ok().lines().find(|l| l.starts_with("echo ")).unwrap().to_string();
-    for cell in ["Echo", "0.1.0", "loaded", "bundled", "provider", "claw:plugin@0.1.0"] {
+    let line = table
+        .ok()
+        .lines()
+        .find(|l| l.starts_with("echo "))
+        .unwrap()
+        .to_string();
+    for cell in [
+        "Echo",
+        "0.1.0",
+        "loaded",
+        "bundled",
+        "provider",
+        "claw:plugin@0.1.0",
+    ] {
         assert!(line.contains(cell), "{line}");
     }
-    assert!(claw.run(&["plugins", "doctor"]).ok().contains("ok   echo: loaded, claw:plugin@0.1.0"));
+    assert!(
+        claw.run(&["plugins", "doctor"])
+            .ok()
+            .contains("ok   echo: loaded, claw:plugin@0.1.0")
+    );
 }
 
 #[test]
@@ -51,7 +80,10 @@ fn compiled_plugins_are_cached_and_a_damaged_cache_entry_is_recompiled() {
     let claw = Claw::new();
     assert_eq!(claw.plugins()["echo"]["cache"], "miss");
     assert_eq!(claw.plugins()["echo"]["cache"], "hit");
-    let entries: Vec<_> = std::fs::read_dir(claw.dir().join("cache")).unwrap().flatten().collect();
+    let entries: Vec<_> = std::fs::read_dir(claw.dir().join("cache"))
+        .unwrap()
+        .flatten()
+        .collect();
     assert_eq!(entries.len(), 1);
     let path = entries[0].path();
     let mut bytes = std::fs::read(&path).unwrap();
@@ -60,7 +92,10 @@ fn compiled_plugins_are_cached_and_a_damaged_cache_entry_is_recompiled() {
     std::fs::write(&path, bytes).unwrap();
     let plugins = claw.plugins();
     assert_eq!(plugins["echo"]["status"], "loaded");
-    assert_eq!(plugins["echo"]["cache"], "miss", "a damaged entry must be recompiled, not loaded");
+    assert_eq!(
+        plugins["echo"]["cache"], "miss",
+        "a damaged entry must be recompiled, not loaded"
+    );
 }
 
 #[test]
@@ -72,19 +107,48 @@ fn the_old_sdk_package_name_is_a_clear_error_with_a_did_you_mean() {
         Some(("old_sdk_plugin.wasm", &fixture("old_sdk_plugin.wasm"))),
     );
     let reason = error_of(&claw, "minimax-portal-auth");
-    assert!(reason.starts_with("plugin \"minimax-portal-auth\" uses clawdbot:plugin-sdk@0.1.0"), "{reason}");
-    assert!(reason.contains("exports clawdbot:plugin-sdk/auth@0.1.0"), "{reason}");
-    assert!(reason.contains("but this host provides claw:plugin (0.1.x)"), "{reason}");
+    assert!(
+        reason.starts_with("plugin \"minimax-portal-auth\" uses clawdbot:plugin-sdk@0.1.0"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("exports clawdbot:plugin-sdk/auth@0.1.0"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("but this host provides claw:plugin (0.1.x)"),
+        "{reason}"
+    );
     assert!(reason.contains("Did you mean claw:plugin?"), "{reason}");
-    assert!(reason.contains("Rebuild it with claw-plugin-sdk 0.1"), "{reason}");
+    assert!(
+        reason.contains("Rebuild it with claw-plugin-sdk 0.1"),
+        "{reason}"
+    );
 
     let plugins = claw.plugins();
     assert_eq!(plugins["minimax-portal-auth"]["errorStep"], "sdk");
+    assert_eq!(
+        plugins["minimax-portal-auth"]["sdk"], "clawdbot:plugin-sdk@0.1.0",
+        "the package it was built against"
+    );
     let info = claw.run(&["plugins", "info", "minimax-portal-auth"]);
-    assert!(info.ok().contains(&format!("reason:    {reason}")), "{}", info.stdout);
+    assert!(
+        info.ok().contains(&format!("reason:    {reason}")),
+        "{}",
+        info.stdout
+    );
     let doctor = claw.run(&["plugins", "doctor"]);
-    assert_eq!(doctor.code, 1, "doctor must fail when an enabled plugin is in error");
-    assert!(doctor.stdout.contains(&format!("FAIL minimax-portal-auth: {reason}")), "{}", doctor.stdout);
+    assert_eq!(
+        doctor.code, 1,
+        "doctor must fail when an enabled plugin is in error"
+    );
+    assert!(
+        doctor
+            .stdout
+            .contains(&format!("FAIL minimax-portal-auth: {reason}")),
+        "{}",
+        doctor.stdout
+    );
     assert!(doctor.stdout.contains("ok   echo"));
 }
 
@@ -108,18 +172,37 @@ fn files_that_are_not_components_each_get_their_own_reason() {
     let claw = Claw::new();
     let m = |id: &str| manifest(id, "^0.1", "[\"provider\"]", "p.wasm");
     let core = wat::parse_str("(module (func (export \"run\")))").unwrap();
-    claw.place_plugin("core-module", Some(&m("core-module")), Some(("p.wasm", &core)));
-    let random: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
-    claw.place_plugin("random-bytes", Some(&m("random-bytes")), Some(("p.wasm", &random)));
+    claw.place_plugin(
+        "core-module",
+        Some(&m("core-module")),
+        Some(("p.wasm", &core)),
+    );
+    let random: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    claw.place_plugin(
+        "random-bytes",
+        Some(&m("random-bytes")),
+        Some(("p.wasm", &random)),
+    );
     let net = fixture("net_plugin.wasm");
-    claw.place_plugin("truncated", Some(&m("truncated")), Some(("p.wasm", &net[..net.len() / 2])));
+    claw.place_plugin(
+        "truncated",
+        Some(&m("truncated")),
+        Some(("p.wasm", &net[..net.len() / 2])),
+    );
     let empty = wat::parse_str("(component)").unwrap();
     claw.place_plugin("no-role", Some(&m("no-role")), Some(("p.wasm", &empty)));
     claw.place_plugin("no-file", Some(&m("no-file")), None);
 
     let plugins = claw.plugins();
     assert_echo_loaded(&plugins);
-    let reason = |id: &str| plugins[id]["error"].as_str().unwrap_or_else(|| panic!("{id}: {:#}", plugins[id])).to_string();
+    let reason = |id: &str| {
+        plugins[id]["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id}: {:#}", plugins[id]))
+            .to_string()
+    };
     assert_eq!(
         reason("core-module"),
         "plugin \"core-module\": file is a core WebAssembly module, not a component; build with --target wasm32-wasip2"
@@ -128,15 +211,30 @@ fn files_that_are_not_components_each_get_their_own_reason() {
         reason("random-bytes"),
         "plugin \"random-bytes\": file is not WebAssembly; expected a component built with --target wasm32-wasip2"
     );
-    assert!(reason("truncated").starts_with("plugin \"truncated\": the component is damaged or truncated ("), "{}", reason("truncated"));
+    assert!(
+        reason("truncated")
+            .starts_with("plugin \"truncated\": the component is damaged or truncated ("),
+        "{}",
+        reason("truncated")
+    );
     assert!(reason("truncated").ends_with("); rebuild or reinstall it"));
     assert_eq!(
         reason("no-role"),
         "plugin \"no-role\" exports neither claw:plugin/provider nor claw:plugin/auth (it exports nothing); \
          export one with claw_plugin_sdk::export_provider! or export_auth!"
     );
-    assert!(reason("no-file").contains("no such file; the manifest names component \"p.wasm\""), "{}", reason("no-file"));
-    for (id, step) in [("core-module", "format"), ("random-bytes", "format"), ("truncated", "format"), ("no-role", "sdk"), ("no-file", "read")] {
+    assert!(
+        reason("no-file").contains("no such file; the manifest names component \"p.wasm\""),
+        "{}",
+        reason("no-file")
+    );
+    for (id, step) in [
+        ("core-module", "format"),
+        ("random-bytes", "format"),
+        ("truncated", "format"),
+        ("no-role", "sdk"),
+        ("no-file", "read"),
+    ] {
         assert_eq!(plugins[id]["errorStep"], step, "{id}");
     }
 }
@@ -148,32 +246,92 @@ fn manifest_problems_each_name_the_field() {
     let good = fixture_manifest("net-plugin");
     let component = Some(("net_plugin.wasm", net.as_slice()));
     claw.place_plugin("no-manifest", None, component);
-    claw.place_plugin("unparseable", Some("id = \"unparseable\"\nroles = [provider"), component);
+    claw.place_plugin(
+        "unparseable",
+        Some("id = \"unparseable\"\nroles = [provider"),
+        component,
+    );
     claw.place_plugin("other-folder", Some(&good), component);
-    claw.place_plugin("bad-version", Some(&good.replace("net-plugin\"", "bad-version\"").replace("0.1.0", "1.x")), component);
-    claw.place_plugin("wrong-sdk", Some(&good.replace("net-plugin\"", "wrong-sdk\"").replace("^0.1", "^0.2")), component);
-    claw.place_plugin("wrong-role", Some(&good.replace("net-plugin\"", "wrong-role\"").replace("[\"provider\"]", "[\"auth\"]")), component);
-    claw.place_plugin("no-sdk", Some(&good.replace("net-plugin\"", "no-sdk\"").replace("sdk = \"^0.1\"\n", "")), component);
+    claw.place_plugin(
+        "bad-version",
+        Some(
+            &good
+                .replace("net-plugin\"", "bad-version\"")
+                .replace("0.1.0", "1.x"),
+        ),
+        component,
+    );
+    claw.place_plugin(
+        "wrong-sdk",
+        Some(
+            &good
+                .replace("net-plugin\"", "wrong-sdk\"")
+                .replace("^0.1", "^0.2"),
+        ),
+        component,
+    );
+    claw.place_plugin(
+        "wrong-role",
+        Some(
+            &good
+                .replace("net-plugin\"", "wrong-role\"")
+                .replace("[\"provider\"]", "[\"auth\"]"),
+        ),
+        component,
+    );
+    claw.place_plugin(
+        "no-sdk",
+        Some(
+            &good
+                .replace("net-plugin\"", "no-sdk\"")
+                .replace("sdk = \"^0.1\"\n", ""),
+        ),
+        component,
+    );
 
     let plugins = claw.plugins();
     assert_echo_loaded(&plugins);
-    let reason = |id: &str| plugins[id]["error"].as_str().unwrap_or_else(|| panic!("{id}: {:#}", plugins[id])).to_string();
-    assert!(reason("no-manifest").starts_with("plugin \"no-manifest\": no claw-plugin.toml in "), "{}", reason("no-manifest"));
-    assert!(reason("unparseable").starts_with("plugin \"unparseable\": claw-plugin.toml is not valid"), "{}", reason("unparseable"));
+    let reason = |id: &str| {
+        plugins[id]["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id}: {:#}", plugins[id]))
+            .to_string()
+    };
+    assert!(
+        reason("no-manifest").starts_with("plugin \"no-manifest\": no claw-plugin.toml in "),
+        "{}",
+        reason("no-manifest")
+    );
+    assert!(
+        reason("unparseable").starts_with("plugin \"unparseable\": claw-plugin.toml is not valid"),
+        "{}",
+        reason("unparseable")
+    );
     assert_eq!(
         reason("other-folder"),
         "plugin \"other-folder\": manifest says id \"net-plugin\" but it is installed in folder \"other-folder\"; \
          reinstall it with `claw plugins install`"
     );
-    assert!(reason("bad-version").starts_with("plugin \"bad-version\": claw-plugin.toml: bad version \"1.x\""), "{}", reason("bad-version"));
-    assert!(reason("no-sdk").contains("missing field `sdk` (e.g. sdk = \"^0.1\")"), "{}", reason("no-sdk"));
+    assert!(
+        reason("bad-version")
+            .starts_with("plugin \"bad-version\": claw-plugin.toml: bad version \"1.x\""),
+        "{}",
+        reason("bad-version")
+    );
+    assert!(
+        reason("no-sdk").contains("missing field `sdk` (e.g. sdk = \"^0.1\")"),
+        "{}",
+        reason("no-sdk")
+    );
     assert!(
         reason("wrong-sdk").contains("manifest says sdk \"^0.2\" but the component was built against claw:plugin@0.1.0; set sdk = \"^0.1\""),
         "{}",
         reason("wrong-sdk")
     );
     assert!(
-        reason("wrong-role").contains("manifest lists role \"auth\" but the component does not export claw:plugin/auth"),
+        reason("wrong-role").contains(
+            "manifest lists role \"auth\" but the component does not export claw:plugin/auth"
+        ),
         "{}",
         reason("wrong-role")
     );
@@ -185,37 +343,74 @@ fn manifest_problems_each_name_the_field() {
 fn install_validates_everything_before_writing_anything() {
     let claw = Claw::new();
     let src = tempfile::tempdir().unwrap();
-    std::fs::write(src.path().join("claw-plugin.toml"), fixture_manifest("old-sdk-plugin")).unwrap();
-    std::fs::write(src.path().join("old_sdk_plugin.wasm"), fixture("old_sdk_plugin.wasm")).unwrap();
+    std::fs::write(
+        src.path().join("claw-plugin.toml"),
+        fixture_manifest("old-sdk-plugin"),
+    )
+    .unwrap();
+    std::fs::write(
+        src.path().join("old_sdk_plugin.wasm"),
+        fixture("old_sdk_plugin.wasm"),
+    )
+    .unwrap();
     let run = claw.run(&["plugins", "install", src.path().to_str().unwrap()]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("refusing to install"), "{}", run.stderr);
     assert!(run.stderr.contains("nothing was written"), "{}", run.stderr);
-    assert!(run.stderr.contains("Did you mean claw:plugin?"), "{}", run.stderr);
-    let left: Vec<_> = std::fs::read_dir(claw.dir()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(
+        run.stderr.contains("Did you mean claw:plugin?"),
+        "{}",
+        run.stderr
+    );
+    let left: Vec<_> = std::fs::read_dir(claw.dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
     assert!(left.is_empty(), "a refused install wrote {left:?}");
 
     // A good plugin, given as a .wasm with its manifest beside it.
     let good = tempfile::tempdir().unwrap();
     let wasm = fixture("net_plugin.wasm");
-    std::fs::write(good.path().join("claw-plugin.toml"), fixture_manifest("net-plugin")).unwrap();
+    std::fs::write(
+        good.path().join("claw-plugin.toml"),
+        fixture_manifest("net-plugin"),
+    )
+    .unwrap();
     std::fs::write(good.path().join("net_plugin.wasm"), &wasm).unwrap();
     let wasm_arg = good.path().join("net_plugin.wasm");
     let run = claw.run(&["plugins", "install", wasm_arg.to_str().unwrap()]);
-    assert!(run.ok().contains("Installed net-plugin 0.1.0"), "{}", run.stdout);
+    assert!(
+        run.ok().contains("Installed net-plugin 0.1.0"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("network: 127.0.0.1"), "{}", run.stdout);
     let installed = claw.dir().join("plugins/net-plugin");
-    assert_eq!(std::fs::read(installed.join("net_plugin.wasm")).unwrap(), wasm);
-    assert_eq!(std::fs::read_to_string(installed.join("claw-plugin.toml")).unwrap(), fixture_manifest("net-plugin"));
+    assert_eq!(
+        std::fs::read(installed.join("net_plugin.wasm")).unwrap(),
+        wasm
+    );
+    assert_eq!(
+        std::fs::read_to_string(installed.join("claw-plugin.toml")).unwrap(),
+        fixture_manifest("net-plugin")
+    );
     let plugins = claw.plugins();
     assert_eq!(plugins["net-plugin"]["status"], "loaded");
     assert_eq!(plugins["net-plugin"]["source"], "installed");
 
     let again = claw.run(&["plugins", "install", wasm_arg.to_str().unwrap()]);
     assert_eq!(again.code, 1);
-    assert!(again.stderr.contains("plugin \"net-plugin\" 0.1.0 is already installed in"), "{}", again.stderr);
+    assert!(
+        again
+            .stderr
+            .contains("plugin \"net-plugin\" 0.1.0 is already installed in"),
+        "{}",
+        again.stderr
+    );
     assert!(again.stderr.contains("use --force to replace it"));
-    claw.run(&["plugins", "install", "--force", wasm_arg.to_str().unwrap()]).ok();
+    claw.run(&["plugins", "install", "--force", wasm_arg.to_str().unwrap()])
+        .ok();
 
     let run = claw.run(&["plugins", "uninstall", "net-plugin"]);
     assert!(run.ok().contains("Uninstalled net-plugin"));
@@ -227,7 +422,13 @@ fn install_validates_everything_before_writing_anything() {
     assert!(bundled.stderr.contains("plugin \"echo\" is bundled with claw and cannot be uninstalled; turn it off with `claw plugins disable echo`"), "{}", bundled.stderr);
     let missing = claw.run(&["plugins", "install", "/nonexistent/plugin"]);
     assert_eq!(missing.code, 1);
-    assert!(missing.stderr.contains("/nonexistent/plugin does not exist"), "{}", missing.stderr);
+    assert!(
+        missing
+            .stderr
+            .contains("/nonexistent/plugin does not exist"),
+        "{}",
+        missing.stderr
+    );
 }
 
 #[test]
@@ -236,7 +437,11 @@ fn enable_and_disable_change_only_that_entry_of_the_config() {
     let config = claw.write_config(
         r#"{"agents": {"defaults": {"model": {"primary": "echo/echo-1"}}}, "plugins": {"entries": {"echo": {"config": {"greeting": "hi"}}}}, "gateway": {"port": 18789}}"#,
     );
-    assert!(claw.run(&["plugins", "disable", "echo"]).ok().contains("Disabled echo"));
+    assert!(
+        claw.run(&["plugins", "disable", "echo"])
+            .ok()
+            .contains("Disabled echo")
+    );
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
     assert_eq!(
         saved,
@@ -245,66 +450,134 @@ fn enable_and_disable_change_only_that_entry_of_the_config() {
     );
     let plugins = claw.plugins();
     assert_eq!(plugins["echo"]["status"], "disabled");
-    assert_eq!(plugins["echo"]["sdk"], "claw:plugin@0.1.0", "a disabled plugin still says which SDK it uses");
+    assert_eq!(
+        plugins["echo"]["sdk"], "claw:plugin@0.1.0",
+        "a disabled plugin still says which SDK it uses"
+    );
     let why = plugins["echo"]["error"].as_str().unwrap();
     assert!(why.contains("run `claw plugins enable echo`"), "{why}");
-    assert!(claw.run(&["plugins", "list"]).ok().contains(&format!("why: {why}")));
-    assert_eq!(claw.run(&["plugins", "doctor"]).code, 0, "a disabled plugin is not a failure");
+    assert!(
+        claw.run(&["plugins", "list"])
+            .ok()
+            .contains(&format!("why: {why}"))
+    );
+    assert_eq!(
+        claw.run(&["plugins", "doctor"]).code,
+        0,
+        "a disabled plugin is not a failure"
+    );
 
     claw.run(&["plugins", "enable", "echo"]).ok();
     assert_eq!(claw.plugins()["echo"]["status"], "loaded");
 
     let unknown = claw.run(&["plugins", "enable", "nope"]);
     assert_eq!(unknown.code, 1);
-    assert!(unknown.stderr.contains("no plugin with id \"nope\"; known plugins: echo"), "{}", unknown.stderr);
+    assert!(
+        unknown
+            .stderr
+            .contains("no plugin with id \"nope\"; known plugins: echo"),
+        "{}",
+        unknown.stderr
+    );
 }
 
 #[test]
 fn allow_and_deny_lists_decide_with_a_reason() {
     let claw = Claw::new();
-    claw.place_plugin("net-plugin", Some(&fixture_manifest("net-plugin")), Some(("net_plugin.wasm", &fixture("net_plugin.wasm"))));
-    claw.write_config(r#"{ plugins: { allow: ["echo", "net-plugin"], deny: ["net-plugin"] } } // JSON5"#);
+    claw.place_plugin(
+        "net-plugin",
+        Some(&fixture_manifest("net-plugin")),
+        Some(("net_plugin.wasm", &fixture("net_plugin.wasm"))),
+    );
+    claw.write_config(
+        r#"{ plugins: { allow: ["echo", "net-plugin"], deny: ["net-plugin"] } } // JSON5"#,
+    );
     let plugins = claw.plugins();
     assert_eq!(plugins["echo"]["status"], "loaded");
     assert_eq!(plugins["net-plugin"]["status"], "disabled");
-    assert!(plugins["net-plugin"]["error"].as_str().unwrap().starts_with("denied by plugins.deny in claw.json"));
+    assert!(
+        plugins["net-plugin"]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("denied by plugins.deny in claw.json")
+    );
 
     claw.write_config(r#"{"plugins": {"allow": ["net-plugin"]}}"#);
     let plugins = claw.plugins();
     assert_eq!(plugins["net-plugin"]["status"], "loaded");
     assert_eq!(plugins["echo"]["status"], "disabled");
-    assert!(plugins["echo"]["error"].as_str().unwrap().starts_with("not in plugins.allow in claw.json"));
+    assert!(
+        plugins["echo"]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("not in plugins.allow in claw.json")
+    );
 
     let enable = claw.run(&["plugins", "enable", "echo"]);
-    assert!(enable.ok().contains("echo still will not load: not in plugins.allow"), "{}", enable.stdout);
+    assert!(
+        enable
+            .ok()
+            .contains("echo still will not load: not in plugins.allow"),
+        "{}",
+        enable.stdout
+    );
 }
 
 #[test]
 fn a_duplicate_id_is_disabled_naming_the_winner() {
     let claw = Claw::new();
     let wasm = fixture("net_plugin.wasm");
-    let installed = claw.place_plugin("net-plugin", Some(&fixture_manifest("net-plugin")), Some(("net_plugin.wasm", &wasm)));
+    let installed = claw.place_plugin(
+        "net-plugin",
+        Some(&fixture_manifest("net-plugin")),
+        Some(("net_plugin.wasm", &wasm)),
+    );
     let extra = tempfile::tempdir().unwrap();
     let copy = extra.path().join("net-copy");
     std::fs::create_dir_all(&copy).unwrap();
-    std::fs::write(copy.join("claw-plugin.toml"), fixture_manifest("net-plugin")).unwrap();
+    std::fs::write(
+        copy.join("claw-plugin.toml"),
+        fixture_manifest("net-plugin"),
+    )
+    .unwrap();
     std::fs::write(copy.join("net_plugin.wasm"), &wasm).unwrap();
-    claw.write_config(&serde_json::json!({"plugins": {"load": {"paths": [extra.path(), "/no/such/folder"]}}}).to_string());
+    claw.write_config(
+        &serde_json::json!({"plugins": {"load": {"paths": [extra.path(), "/no/such/folder"]}}})
+            .to_string(),
+    );
 
     let run = claw.run(&["plugins", "list", "--json"]);
     let list = run.json();
-    let entries: Vec<&Value> = list["plugins"].as_array().unwrap().iter().filter(|p| p["id"] == "net-plugin").collect();
+    let entries: Vec<&Value> = list["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["id"] == "net-plugin")
+        .collect();
     assert_eq!(entries.len(), 2);
     assert_eq!(entries[0]["status"], "loaded");
     assert_eq!(entries[1]["status"], "disabled");
     assert_eq!(entries[1]["source"], "path");
     assert_eq!(
         entries[1]["error"],
-        format!("duplicate id \"net-plugin\": already provided by {}; this copy is ignored (give it another id, or remove it)", installed.display())
+        format!(
+            "duplicate id \"net-plugin\": already provided by {}; this copy is ignored (give it another id, or remove it)",
+            installed.display()
+        )
     );
-    let missing = list["plugins"].as_array().unwrap().iter().find(|p| p["id"] == "folder").unwrap();
+    let missing = list["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "folder")
+        .unwrap();
     assert_eq!(missing["status"], "error");
-    assert!(missing["error"].as_str().unwrap().contains("plugins.load.paths entry /no/such/folder does not exist"));
+    assert!(
+        missing["error"]
+            .as_str()
+            .unwrap()
+            .contains("plugins.load.paths entry /no/such/folder does not exist")
+    );
 }
 
 #[test]
@@ -314,8 +587,16 @@ fn a_broken_config_is_reported_with_its_location_and_left_alone() {
     let config = claw.write_config(text);
     let run = claw.run(&["plugins", "disable", "echo"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("claw.json is not valid JSON5"), "{}", run.stderr);
-    assert!(run.stderr.contains("claw changed nothing"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("claw.json is not valid JSON5"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("claw changed nothing"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(std::fs::read_to_string(config).unwrap(), text);
 }
 
@@ -326,7 +607,12 @@ fn info_describes_one_plugin() {
     assert_eq!(info["id"], "echo");
     assert_eq!(info["provider"]["apis"][0], "echo");
     let text = claw.run(&["plugins", "info", "echo"]);
-    assert!(text.ok().contains("model echo-1 \"Echo\": context 32768, max output 4096"), "{}", text.stdout);
+    assert!(
+        text.ok()
+            .contains("model echo-1 \"Echo\": context 32768, max output 4096"),
+        "{}",
+        text.stdout
+    );
     let unknown = claw.run(&["plugins", "info", "nope"]);
     assert_eq!(unknown.code, 1);
     assert!(unknown.stderr.contains("no plugin with id \"nope\""));

@@ -14,15 +14,25 @@ use serde_json::{Map, Value};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is not valid JSON5: {detail}. Fix the file; claw changed nothing.")]
     Parse { path: PathBuf, detail: String },
     #[error("{path}: the top level must be an object ({{ ... }}), found {found}")]
     NotAnObject { path: PathBuf, found: &'static str },
     #[error("{path}: `{field}` {detail}")]
-    Field { path: PathBuf, field: String, detail: String },
+    Field {
+        path: PathBuf,
+        field: String,
+        detail: String,
+    },
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// The config file as loaded: its path, whether it existed, and its content.
@@ -41,17 +51,35 @@ impl ConfigFile {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(source) => return Err(ConfigError::Read { path: path.into(), source }),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.into(),
+                    source,
+                });
+            }
         };
         if text.trim().is_empty() {
-            return Ok(ConfigFile { path: path.into(), value: Map::new(), json5_only: false });
+            return Ok(ConfigFile {
+                path: path.into(),
+                value: Map::new(),
+                json5_only: false,
+            });
         }
         let json5_only = serde_json::from_str::<Value>(&text).is_err();
-        let value: Value = json5::from_str(&text)
-            .map_err(|e| ConfigError::Parse { path: path.into(), detail: e.to_string() })?;
+        let value: Value = json5::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            detail: e.to_string(),
+        })?;
         match value {
-            Value::Object(value) => Ok(ConfigFile { path: path.into(), value, json5_only }),
-            other => Err(ConfigError::NotAnObject { path: path.into(), found: kind(&other) }),
+            Value::Object(value) => Ok(ConfigFile {
+                path: path.into(),
+                value,
+                json5_only,
+            }),
+            other => Err(ConfigError::NotAnObject {
+                path: path.into(),
+                found: kind(&other),
+            }),
         }
     }
 
@@ -65,14 +93,22 @@ impl ConfigFile {
 
     /// The `plugins` section.
     pub fn plugins(&self) -> Result<PluginsConfig, ConfigError> {
-        let Some(section) = self.value.get("plugins") else { return Ok(PluginsConfig::default()) };
-        let mut cfg: PluginsConfig = serde_json::from_value(section.clone()).map_err(|e| ConfigError::Field {
-            path: self.path.clone(),
-            field: "plugins".into(),
-            detail: format!("is not valid: {e}"),
-        })?;
+        let Some(section) = self.value.get("plugins") else {
+            return Ok(PluginsConfig::default());
+        };
+        let mut cfg: PluginsConfig =
+            serde_json::from_value(section.clone()).map_err(|e| ConfigError::Field {
+                path: self.path.clone(),
+                field: "plugins".into(),
+                detail: format!("is not valid: {e}"),
+            })?;
         let base = self.path.parent().unwrap_or(Path::new("."));
-        cfg.load.paths = cfg.load.paths.iter().map(|p| resolve_path(base, p)).collect();
+        cfg.load.paths = cfg
+            .load
+            .paths
+            .iter()
+            .map(|p| resolve_path(base, p))
+            .collect();
         Ok(cfg)
     }
 
@@ -88,7 +124,9 @@ impl ConfigFile {
         let file = self.path.clone();
         let mut current = &mut self.value;
         for (i, key) in path.iter().enumerate() {
-            let slot = current.entry(key.to_string()).or_insert_with(|| Value::Object(Map::new()));
+            let slot = current
+                .entry(key.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
             let found = kind(slot);
             current = slot.as_object_mut().ok_or_else(|| ConfigError::Field {
                 path: file.clone(),
@@ -102,7 +140,10 @@ impl ConfigFile {
     /// Write the config atomically (temp file, fsync, rename). Returns the backup
     /// path when the original used JSON5-only syntax that this save drops.
     pub fn save(&mut self) -> Result<Option<PathBuf>, ConfigError> {
-        let werr = |source| ConfigError::Write { path: self.path.clone(), source };
+        let werr = |source| ConfigError::Write {
+            path: self.path.clone(),
+            source,
+        };
         let mut backup = None;
         if self.json5_only && self.path.exists() {
             let bak = self.path.with_extension("json.bak");
@@ -110,7 +151,8 @@ impl ConfigFile {
             backup = Some(bak);
             self.json5_only = false;
         }
-        let mut text = serde_json::to_string_pretty(&self.value).expect("a JSON value always serializes");
+        let mut text =
+            serde_json::to_string_pretty(&self.value).expect("a JSON value always serializes");
         text.push('\n');
         write_atomic(&self.path, text.as_bytes(), None).map_err(werr)?;
         Ok(backup)
@@ -133,7 +175,13 @@ pub struct PluginsConfig {
 
 impl Default for PluginsConfig {
     fn default() -> Self {
-        PluginsConfig { enabled: true, allow: None, deny: Vec::new(), load: LoadConfig::default(), entries: BTreeMap::new() }
+        PluginsConfig {
+            enabled: true,
+            allow: None,
+            deny: Vec::new(),
+            load: LoadConfig::default(),
+            entries: BTreeMap::new(),
+        }
     }
 }
 
@@ -162,7 +210,11 @@ fn resolve_path(base: &Path, p: &Path) -> PathBuf {
     {
         return PathBuf::from(home).join(rest);
     }
-    if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -179,9 +231,15 @@ fn kind(v: &Value) -> &'static str {
 /// Write `bytes` to `path` so that readers see the old or the new file, never a
 /// partial one: write a temp file beside it, fsync, rename, fsync the folder.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut opts = std::fs::OpenOptions::new();
@@ -218,7 +276,10 @@ mod tests {
     #[test]
     fn enabling_a_plugin_keeps_every_other_key_in_order() {
         let dir = tempfile::tempdir().unwrap();
-        let path = write(dir.path(), r#"{"zeta": 1, "plugins": {"deny": ["x"], "entries": {"a": {"config": {"k": 2}}}}, "alpha": [true]}"#);
+        let path = write(
+            dir.path(),
+            r#"{"zeta": 1, "plugins": {"deny": ["x"], "entries": {"a": {"config": {"k": 2}}}}, "alpha": [true]}"#,
+        );
         let mut cfg = ConfigFile::load(&path).unwrap();
         cfg.set_plugin_enabled("a", false).unwrap();
         cfg.set_plugin_enabled("b", true).unwrap();
@@ -249,20 +310,41 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), "{ plugins: ");
         let err = ConfigFile::load(&path).unwrap_err().to_string();
-        assert!(err.contains("is not valid JSON5") && err.contains("claw changed nothing"), "{err}");
+        assert!(
+            err.contains("is not valid JSON5") && err.contains("claw changed nothing"),
+            "{err}"
+        );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "{ plugins: ");
 
         let path = write(dir.path(), "[1]");
-        assert!(ConfigFile::load(&path).unwrap_err().to_string().contains("the top level must be an object ({ ... }), found an array"));
+        assert!(
+            ConfigFile::load(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("the top level must be an object ({ ... }), found an array")
+        );
 
-        let path = write(dir.path(), r#"{"plugins": {"entries": {"a": {"enabled": "yes"}}}}"#);
-        let err = ConfigFile::load(&path).unwrap().plugins().unwrap_err().to_string();
-        assert!(err.contains("`plugins` is not valid") && err.contains("expected a boolean"), "{err}");
+        let path = write(
+            dir.path(),
+            r#"{"plugins": {"entries": {"a": {"enabled": "yes"}}}}"#,
+        );
+        let err = ConfigFile::load(&path)
+            .unwrap()
+            .plugins()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`plugins` is not valid") && err.contains("expected a boolean"),
+            "{err}"
+        );
 
         let path = write(dir.path(), r#"{"plugins": {"entries": 3}}"#);
         let mut cfg = ConfigFile::load(&path).unwrap();
         let err = cfg.set_plugin_enabled("a", true).unwrap_err().to_string();
-        assert!(err.contains("`plugins.entries` must be an object, found a number"), "{err}");
+        assert!(
+            err.contains("`plugins.entries` must be an object, found a number"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -58,18 +58,29 @@ pub fn discover(installed_dir: &Path, load_paths: &[PathBuf]) -> Vec<Candidate> 
             Candidate {
                 origin: Origin::Bundled,
                 location: format!("bundled:{}", b.dir),
-                id: manifest.as_ref().map(|m| m.id.clone()).unwrap_or_else(|_| b.dir.to_string()),
+                id: manifest
+                    .as_ref()
+                    .map(|m| m.id.clone())
+                    .unwrap_or_else(|_| b.dir.to_string()),
                 manifest,
                 wasm: Some(WasmSource::Embedded(b.wasm)),
             }
         })
         .collect();
-    found.extend(plugin_dirs_in(installed_dir).into_iter().map(|d| from_dir(Origin::Installed, &d)));
+    found.extend(
+        plugin_dirs_in(installed_dir)
+            .into_iter()
+            .map(|d| from_dir(Origin::Installed, &d)),
+    );
     for path in load_paths {
         if path.join(manifest::FILE_NAME).is_file() {
             found.push(from_dir(Origin::Path, path));
         } else if path.is_dir() {
-            found.extend(plugin_dirs_in(path).into_iter().map(|d| from_dir(Origin::Path, &d)));
+            found.extend(
+                plugin_dirs_in(path)
+                    .into_iter()
+                    .map(|d| from_dir(Origin::Path, &d)),
+            );
         } else {
             found.push(missing_path(path));
         }
@@ -79,11 +90,18 @@ pub fn discover(installed_dir: &Path, load_paths: &[PathBuf]) -> Vec<Candidate> 
 
 /// The plugin folders directly inside `dir` (hidden ones are install temps).
 fn plugin_dirs_in(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut dirs: Vec<PathBuf> = entries
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.is_dir() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .filter(|p| {
+            p.is_dir()
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
         .collect();
     dirs.sort();
     dirs
@@ -91,7 +109,10 @@ fn plugin_dirs_in(dir: &Path) -> Vec<PathBuf> {
 
 /// A candidate from a plugin folder: its manifest and where its component is.
 pub fn from_dir(origin: Origin, dir: &Path) -> Candidate {
-    let folder = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| dir.display().to_string());
+    let folder = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| dir.display().to_string());
     let manifest_path = dir.join(manifest::FILE_NAME);
     let manifest = match std::fs::read_to_string(&manifest_path) {
         Ok(text) => Manifest::parse(&text),
@@ -100,9 +121,15 @@ pub fn from_dir(origin: Origin, dir: &Path) -> Candidate {
             manifest::FILE_NAME,
             dir.display()
         ))),
-        Err(e) => Err(ManifestError(format!("cannot read {}: {e}", manifest_path.display()))),
+        Err(e) => Err(ManifestError(format!(
+            "cannot read {}: {e}",
+            manifest_path.display()
+        ))),
     };
-    let wasm = manifest.as_ref().ok().map(|m| WasmSource::File(component_path(dir, &m.component)));
+    let wasm = manifest
+        .as_ref()
+        .ok()
+        .map(|m| WasmSource::File(component_path(dir, &m.component)));
     Candidate {
         origin,
         location: dir.display().to_string(),
@@ -131,7 +158,10 @@ fn missing_path(path: &Path) -> Candidate {
     Candidate {
         origin: Origin::Path,
         location: path.display().to_string(),
-        id: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string()),
+        id: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string()),
         manifest: Err(ManifestError(format!(
             "plugins.load.paths entry {} does not exist or is not a folder; fix or remove it in claw.json",
             path.display()

@@ -22,20 +22,35 @@ pub enum InstallError {
     Unreadable { path: PathBuf, detail: String },
     #[error("{0}")]
     Manifest(String),
-    #[error("the manifest names component \"{component}\", which is neither in {dir} nor in a cargo target/wasm32-wasip2/release/ above it; build the plugin with `cargo build --release --target wasm32-wasip2` or fix `component`")]
+    #[error(
+        "the manifest names component \"{component}\", which is neither in {dir} nor in a cargo target/wasm32-wasip2/release/ above it; build the plugin with `cargo build --release --target wasm32-wasip2` or fix `component`"
+    )]
     NoComponent { component: String, dir: PathBuf },
     #[error(transparent)]
     Invalid(#[from] LoadError),
     #[error("plugin id \"{0}\" belongs to a plugin bundled with claw; give your plugin another id in {file}", file = manifest::FILE_NAME)]
     BundledId(String),
     #[error("plugin \"{id}\" {version} is already installed in {dir}; use --force to replace it")]
-    AlreadyInstalled { id: String, version: String, dir: PathBuf },
-    #[error("plugin \"{id}\" is bundled with claw and cannot be uninstalled; turn it off with `claw plugins disable {id}`")]
+    AlreadyInstalled {
+        id: String,
+        version: String,
+        dir: PathBuf,
+    },
+    #[error(
+        "plugin \"{id}\" is bundled with claw and cannot be uninstalled; turn it off with `claw plugins disable {id}`"
+    )]
     UninstallBundled { id: String },
     #[error("plugin \"{id}\" is not installed in {dir}{hint}")]
-    NotInstalled { id: String, dir: PathBuf, hint: String },
+    NotInstalled {
+        id: String,
+        dir: PathBuf,
+        hint: String,
+    },
     #[error("writing {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// A plugin to install: its manifest and component, read from disk.
@@ -53,31 +68,54 @@ pub fn resolve(path: &Path, manifest_path: Option<&Path>) -> Result<InstallSourc
         return Err(InstallError::NotFound(path.into()));
     }
     let (manifest_file, wasm_hint) = if path.is_dir() {
-        (manifest_path.map(Path::to_path_buf).unwrap_or_else(|| path.join(manifest::FILE_NAME)), None)
+        (
+            manifest_path
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| path.join(manifest::FILE_NAME)),
+            None,
+        )
     } else {
-        let beside = path.parent().unwrap_or(Path::new(".")).join(manifest::FILE_NAME);
+        let beside = path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(manifest::FILE_NAME);
         let file = manifest_path.map(Path::to_path_buf).unwrap_or(beside);
         if !file.is_file() {
             return Err(InstallError::NoManifest { wasm: path.into() });
         }
         (file, Some(path.to_path_buf()))
     };
-    let manifest_text = std::fs::read_to_string(&manifest_file)
-        .map_err(|e| InstallError::Unreadable { path: manifest_file.clone(), detail: e.to_string() })?;
-    let manifest = Manifest::parse(&manifest_text).map_err(|e| InstallError::Manifest(format!("{}: {e}", manifest_file.display())))?;
+    let manifest_text =
+        std::fs::read_to_string(&manifest_file).map_err(|e| InstallError::Unreadable {
+            path: manifest_file.clone(),
+            detail: e.to_string(),
+        })?;
+    let manifest = Manifest::parse(&manifest_text)
+        .map_err(|e| InstallError::Manifest(format!("{}: {e}", manifest_file.display())))?;
     let wasm_path = match wasm_hint {
         Some(p) => p,
         None => {
             let dir = manifest_file.parent().unwrap_or(Path::new("."));
             let p = discovery::component_path(dir, &manifest.component);
             if !p.is_file() {
-                return Err(InstallError::NoComponent { component: manifest.component.clone(), dir: dir.into() });
+                return Err(InstallError::NoComponent {
+                    component: manifest.component.clone(),
+                    dir: dir.into(),
+                });
             }
             p
         }
     };
-    let wasm = std::fs::read(&wasm_path).map_err(|e| InstallError::Unreadable { path: wasm_path.clone(), detail: e.to_string() })?;
-    Ok(InstallSource { manifest, manifest_text, wasm_path, wasm })
+    let wasm = std::fs::read(&wasm_path).map_err(|e| InstallError::Unreadable {
+        path: wasm_path.clone(),
+        detail: e.to_string(),
+    })?;
+    Ok(InstallSource {
+        manifest,
+        manifest_text,
+        wasm_path,
+        wasm,
+    })
 }
 
 /// Validate `source` with the full load pipeline, then copy it into `plugins_dir`.
@@ -89,7 +127,10 @@ pub async fn install(
     force: bool,
 ) -> Result<(PathBuf, LoadedPlugin), InstallError> {
     let id = &source.manifest.id;
-    if BUNDLED.iter().any(|b| Manifest::parse(b.manifest).is_ok_and(|m| m.id == *id)) {
+    if BUNDLED
+        .iter()
+        .any(|b| Manifest::parse(b.manifest).is_ok_and(|m| m.id == *id))
+    {
         return Err(InstallError::BundledId(id.clone()));
     }
     let dest = plugins_dir.join(id);
@@ -98,7 +139,11 @@ pub async fn install(
             .ok()
             .and_then(|t| Manifest::parse(&t).ok())
             .map_or_else(|| "(unreadable)".to_string(), |m| m.version.to_string());
-        return Err(InstallError::AlreadyInstalled { id: id.clone(), version, dir: dest });
+        return Err(InstallError::AlreadyInstalled {
+            id: id.clone(),
+            version,
+            dir: dest,
+        });
     }
 
     let settings = crate::registry::settings_for(&source.manifest, cfg, Arc::new(Headless));
@@ -139,7 +184,10 @@ pub async fn install(
 
 /// Remove an installed plugin's folder. Its settings in claw.json stay.
 pub fn uninstall(plugins_dir: &Path, id: &str) -> Result<PathBuf, InstallError> {
-    if BUNDLED.iter().any(|b| Manifest::parse(b.manifest).is_ok_and(|m| m.id == id)) {
+    if BUNDLED
+        .iter()
+        .any(|b| Manifest::parse(b.manifest).is_ok_and(|m| m.id == id))
+    {
         return Err(InstallError::UninstallBundled { id: id.into() });
     }
     let dir = plugins_dir.join(id);
@@ -151,6 +199,9 @@ pub fn uninstall(plugins_dir: &Path, id: &str) -> Result<PathBuf, InstallError> 
             hint: "; plugins from plugins.load.paths are removed by editing claw.json".into(),
         });
     }
-    std::fs::remove_dir_all(&dir).map_err(|source| InstallError::Write { path: dir.clone(), source })?;
+    std::fs::remove_dir_all(&dir).map_err(|source| InstallError::Write {
+        path: dir.clone(),
+        source,
+    })?;
     Ok(dir)
 }

@@ -18,12 +18,22 @@ pub enum LoadError {
     #[error("plugin \"{id}\": {error}")]
     Manifest { id: String, error: ManifestError },
     #[error("plugin \"{id}\": cannot read {path}: {detail}")]
-    Read { id: String, path: String, detail: String },
-    #[error("plugin \"{id}\": file is not WebAssembly; expected a component built with --target wasm32-wasip2")]
+    Read {
+        id: String,
+        path: String,
+        detail: String,
+    },
+    #[error(
+        "plugin \"{id}\": file is not WebAssembly; expected a component built with --target wasm32-wasip2"
+    )]
     NotWasm { id: String },
-    #[error("plugin \"{id}\": file is a core WebAssembly module, not a component; build with --target wasm32-wasip2")]
+    #[error(
+        "plugin \"{id}\": file is a core WebAssembly module, not a component; build with --target wasm32-wasip2"
+    )]
     CoreModule { id: String },
-    #[error("plugin \"{id}\": the component is damaged or truncated ({detail}); rebuild or reinstall it")]
+    #[error(
+        "plugin \"{id}\": the component is damaged or truncated ({detail}); rebuild or reinstall it"
+    )]
     Malformed { id: String, detail: String },
     #[error(transparent)]
     Sdk(#[from] SdkError),
@@ -41,10 +51,14 @@ impl LoadError {
         match self {
             LoadError::Manifest { .. } => "manifest",
             LoadError::Read { .. } => "read",
-            LoadError::NotWasm { .. } | LoadError::CoreModule { .. } | LoadError::Malformed { .. } => "format",
-            LoadError::Sdk(SdkError::ManifestSdk { .. } | SdkError::ManifestRoleMissing { .. } | SdkError::ManifestRoleUndeclared { .. }) => {
-                "manifest-mismatch"
-            }
+            LoadError::NotWasm { .. }
+            | LoadError::CoreModule { .. }
+            | LoadError::Malformed { .. } => "format",
+            LoadError::Sdk(
+                SdkError::ManifestSdk { .. }
+                | SdkError::ManifestRoleMissing { .. }
+                | SdkError::ManifestRoleUndeclared { .. },
+            ) => "manifest-mismatch",
             LoadError::Sdk(_) => "sdk",
             LoadError::Compile { .. } => "compile",
             LoadError::Link { .. } => "link",
@@ -68,30 +82,47 @@ pub fn inspect(id: &str, bytes: &[u8]) -> Result<WorldNames, LoadError> {
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
         return Err(LoadError::NotWasm { id: id.into() });
     }
-    let malformed = |e: wasmparser::BinaryReaderError| LoadError::Malformed { id: id.into(), detail: e.to_string() };
+    let malformed = |e: wasmparser::BinaryReaderError| LoadError::Malformed {
+        id: id.into(),
+        detail: e.to_string(),
+    };
     let mut names = WorldNames::default();
     let mut depth = 0usize;
     for payload in Parser::new(0).parse_all(bytes) {
         match payload.map_err(malformed)? {
-            Payload::Version { encoding: Encoding::Module, .. } if depth == 0 => {
+            Payload::Version {
+                encoding: Encoding::Module,
+                ..
+            } if depth == 0 => {
                 return Err(LoadError::CoreModule { id: id.into() });
             }
             Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
             Payload::End(_) if depth > 0 => depth -= 1,
             Payload::ComponentImportSection(reader) if depth == 0 => {
                 for import in reader {
-                    names.imports.push(import.map_err(malformed)?.name.name.to_string());
+                    names
+                        .imports
+                        .push(import.map_err(malformed)?.name.name.to_string());
                 }
             }
             Payload::ComponentExportSection(reader) if depth == 0 => {
                 for export in reader {
-                    names.exports.push(export.map_err(malformed)?.name.name.to_string());
+                    names
+                        .exports
+                        .push(export.map_err(malformed)?.name.name.to_string());
                 }
             }
             _ => {}
         }
     }
     Ok(names)
+}
+
+/// The SDK package and version a component was built against, when it can be told.
+pub fn sdk_label(id: &str, bytes: &[u8]) -> Option<String> {
+    inspect(id, bytes)
+        .ok()
+        .and_then(|names| sdk_compat::package_label(&names))
 }
 
 /// Check a component against the host and its manifest, without compiling it.
@@ -112,12 +143,22 @@ pub async fn load(
     let started = Instant::now();
     let id = manifest.id.clone();
     let sdk = check(manifest, bytes)?;
-    let (component, cache) =
-        runtime.compile(bytes).map_err(|e| LoadError::Compile { id: id.clone(), detail: format!("{e:#}") })?;
-    let pre = runtime.link(&component).map_err(|e| LoadError::Link { id: id.clone(), detail: format!("{e:#}") })?;
-    let plugin = Plugin::new(runtime.clone(), &id, pre, settings)
-        .map_err(|e| LoadError::Link { id: id.clone(), detail: format!("{e:#}") })?;
-    let describe_err = |error| LoadError::Describe { id: id.clone(), error };
+    let (component, cache) = runtime.compile(bytes).map_err(|e| LoadError::Compile {
+        id: id.clone(),
+        detail: format!("{e:#}"),
+    })?;
+    let pre = runtime.link(&component).map_err(|e| LoadError::Link {
+        id: id.clone(),
+        detail: format!("{e:#}"),
+    })?;
+    let plugin = Plugin::new(runtime.clone(), &id, pre, settings).map_err(|e| LoadError::Link {
+        id: id.clone(),
+        detail: format!("{e:#}"),
+    })?;
+    let describe_err = |error| LoadError::Describe {
+        id: id.clone(),
+        error,
+    };
     let provider = match plugin.is_provider() {
         true => Some(plugin.describe_provider().await.map_err(describe_err)?),
         false => None,
@@ -126,23 +167,44 @@ pub async fn load(
         true => Some(plugin.describe_auth().await.map_err(describe_err)?),
         false => None,
     };
-    Ok(LoadedPlugin { plugin: Arc::new(plugin), sdk, provider, auth, cache, load_time: started.elapsed() })
+    Ok(LoadedPlugin {
+        plugin: Arc::new(plugin),
+        sdk,
+        provider,
+        auth,
+        cache,
+        load_time: started.elapsed(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::bundled::BUNDLED;
-    use crate::runtime::types::{ChatEvent, ChatRequest, ContentPart, Endpoint, ErrorReason, Message, RequestCredential, Role};
+    use crate::runtime::types::{
+        ChatEvent, ChatRequest, ContentPart, Endpoint, ErrorReason, Message, RequestCredential,
+        Role,
+    };
     use crate::runtime::{Headless, Limits, NetworkGrant};
 
     fn request(text: Option<&str>) -> ChatRequest {
         ChatRequest {
-            endpoint: Endpoint { provider: "echo".into(), api: "echo".into(), base_url: String::new(), headers: vec![], auth_header: false },
+            endpoint: Endpoint {
+                provider: "echo".into(),
+                api: "echo".into(),
+                base_url: String::new(),
+                headers: vec![],
+                auth_header: false,
+            },
             credential: RequestCredential::None,
             model: "echo-1".into(),
             messages: text
-                .map(|t| vec![Message { role: Role::User, content: vec![ContentPart::Text(t.into())] }])
+                .map(|t| {
+                    vec![Message {
+                        role: Role::User,
+                        content: vec![ContentPart::Text(t.into())],
+                    }]
+                })
                 .unwrap_or_default(),
             max_tokens: None,
             temperature: None,
@@ -155,10 +217,19 @@ mod tests {
         let runtime = Runtime::new(Limits::default(), None).unwrap();
         let bundled = BUNDLED.iter().find(|b| b.dir == "echo").unwrap();
         let manifest = Manifest::parse(bundled.manifest).unwrap();
-        let settings = PluginSettings { config_json: "{}".into(), grant: Arc::new(NetworkGrant::default()), prompter: Arc::new(Headless) };
-        let loaded = load(&runtime, &manifest, bundled.wasm, settings).await.unwrap();
+        let settings = PluginSettings {
+            config_json: "{}".into(),
+            grant: Arc::new(NetworkGrant::default()),
+            prompter: Arc::new(Headless),
+        };
+        let loaded = load(&runtime, &manifest, bundled.wasm, settings)
+            .await
+            .unwrap();
         assert_eq!(loaded.sdk.label(), "claw:plugin@0.1.0");
-        assert_eq!(loaded.provider.as_ref().unwrap().apis, vec!["echo".to_string()]);
+        assert_eq!(
+            loaded.provider.as_ref().unwrap().apis,
+            vec!["echo".to_string()]
+        );
 
         for text in ["hello  big world", "second request"] {
             let mut stream = loaded.plugin.chat(request(Some(text))).await.unwrap();
@@ -166,19 +237,39 @@ mod tests {
             while let Some(batch) = stream.next().await.unwrap() {
                 events.extend(batch);
             }
-            let reply: String = events.iter().filter_map(|e| if let ChatEvent::Text(t) = e { Some(t.as_str()) } else { None }).collect();
+            let reply: String = events
+                .iter()
+                .filter_map(|e| {
+                    if let ChatEvent::Text(t) = e {
+                        Some(t.as_str())
+                    } else {
+                        None
+                    }
+                })
+                .collect();
             assert_eq!(reply, text);
             assert!(matches!(events.first(), Some(ChatEvent::Started(_))));
             assert!(matches!(events.last(), Some(ChatEvent::Done(reason)) if reason == "end_turn"));
-            assert!(stream.next().await.unwrap().is_none(), "a finished stream stays finished");
+            assert!(
+                stream.next().await.unwrap().is_none(),
+                "a finished stream stays finished"
+            );
         }
 
-        let err = loaded.plugin.chat(request(None)).await.err().expect("no user message is an error");
+        let err = loaded
+            .plugin
+            .chat(request(None))
+            .await
+            .err()
+            .expect("no user message is an error");
         match err {
             CallError::Plugin { plugin, error } => {
                 assert_eq!(plugin, "echo");
                 assert_eq!(error.reason, ErrorReason::Format);
-                assert_eq!(error.message, "the request has no user message with text to echo");
+                assert_eq!(
+                    error.message,
+                    "the request has no user message with text to echo"
+                );
             }
             other => panic!("unexpected {other}"),
         }

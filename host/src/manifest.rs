@@ -73,10 +73,16 @@ struct RawNetwork {
 impl Manifest {
     /// Parse and validate every field of a manifest's text.
     pub fn parse(text: &str) -> Result<Manifest, ManifestError> {
-        let raw: Raw = toml::from_str(text)
-            .map_err(|e| ManifestError(format!("{FILE_NAME} is not valid: {}", one_line(&e.to_string()))))?;
+        let raw: Raw = toml::from_str(text).map_err(|e| {
+            ManifestError(format!(
+                "{FILE_NAME} is not valid: {}",
+                one_line(&e.to_string())
+            ))
+        })?;
         let missing = |field: &str, example: &str| {
-            ManifestError(format!("{FILE_NAME}: missing field `{field}` (e.g. {field} = {example})"))
+            ManifestError(format!(
+                "{FILE_NAME}: missing field `{field}` (e.g. {field} = {example})"
+            ))
         };
 
         let id = raw.id.ok_or_else(|| missing("id", "\"my-provider\""))?;
@@ -92,8 +98,13 @@ impl Manifest {
                 "{FILE_NAME}: bad sdk requirement \"{sdk_text}\": {e}; use a semver requirement like \"^0.1\""
             ))
         })?;
-        let roles = parse_roles(raw.roles.ok_or_else(|| missing("roles", "[\"provider\"]"))?)?;
-        let component = raw.component.unwrap_or_else(|| format!("{}.wasm", id.replace('-', "_")));
+        let roles = parse_roles(
+            raw.roles
+                .ok_or_else(|| missing("roles", "[\"provider\"]"))?,
+        )?;
+        let component = raw
+            .component
+            .unwrap_or_else(|| format!("{}.wasm", id.replace('-', "_")));
         validate_component(&component)?;
         let network_hosts = raw.network.map(|n| n.hosts).unwrap_or_default();
         for host in &network_hosts {
@@ -116,7 +127,9 @@ fn validate_id(id: &str) -> Result<(), ManifestError> {
     let ok = !id.is_empty()
         && id.len() <= 64
         && id.starts_with(|c: char| c.is_ascii_lowercase())
-        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if ok {
         Ok(())
     } else {
@@ -152,7 +165,8 @@ fn parse_roles(roles: Vec<String>) -> Result<Vec<Role>, ManifestError> {
 }
 
 fn validate_component(component: &str) -> Result<(), ManifestError> {
-    let plain_name = !component.contains(['/', '\\']) && component != ".." && !component.starts_with('.');
+    let plain_name =
+        !component.contains(['/', '\\']) && component != ".." && !component.starts_with('.');
     if plain_name && component.ends_with(".wasm") && component.len() > 5 {
         Ok(())
     } else {
@@ -194,7 +208,11 @@ pub fn validate_host_pattern(pattern: &str) -> Result<(), ManifestError> {
 }
 
 fn one_line(s: &str) -> String {
-    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -231,11 +249,16 @@ hosts = ["api.example.com", "*.example.org", "127.0.0.1"]
             err("name = \"x\""),
             "claw-plugin.toml: missing field `id` (e.g. id = \"my-provider\")"
         );
-        assert!(err(&GOOD.replace("my-provider", "My Provider")).contains("bad id \"My Provider\""));
+        assert!(
+            err(&GOOD.replace("my-provider", "My Provider")).contains("bad id \"My Provider\"")
+        );
         assert!(err(&GOOD.replace("1.2.0", "1.x")).contains("bad version \"1.x\""));
         assert!(err(&GOOD.replace("^0.1", "soon")).contains("bad sdk requirement \"soon\""));
         assert!(err(&GOOD.replace("\"auth\"", "\"oauth\"")).contains("unknown role \"oauth\""));
-        assert!(err(&GOOD.replace("\"api.example.com\"", "\"https://api.example.com\"")).contains("without scheme"));
+        assert!(
+            err(&GOOD.replace("\"api.example.com\"", "\"https://api.example.com\""))
+                .contains("without scheme")
+        );
         assert!(err(&GOOD.replace("sdk = \"^0.1\"\n", "")).contains("missing field `sdk`"));
         assert!(err("id = \"x\"\nversion = \"1.0.0\"\nsdk=\"^0.1\"\nroles=[\"provider\"]\ncomponent=\"../evil.wasm\"")
             .contains("bad component \"../evil.wasm\""));

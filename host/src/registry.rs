@@ -73,7 +73,9 @@ impl PluginReport {
             id: candidate.id.clone(),
             name: manifest.map_or_else(|| candidate.id.clone(), |m| m.name.clone()),
             version: manifest.map(|m| m.version.to_string()),
-            description: manifest.map(|m| m.description.clone()).filter(|d| !d.is_empty()),
+            description: manifest
+                .map(|m| m.description.clone())
+                .filter(|d| !d.is_empty()),
             status: Status::Error,
             error: None,
             error_step: None,
@@ -84,7 +86,9 @@ impl PluginReport {
             roles: manifest.map(|m| m.roles.clone()).unwrap_or_default(),
             enabled: false,
             enable_reason: String::new(),
-            network: manifest.map(|m| m.network_hosts.clone()).unwrap_or_default(),
+            network: manifest
+                .map(|m| m.network_hosts.clone())
+                .unwrap_or_default(),
             provider: None,
             auth: None,
             load_ms: None,
@@ -159,10 +163,17 @@ async fn load_one(
 ) -> PluginReport {
     let manifest = match &candidate.manifest {
         Ok(m) => m,
-        Err(error) => return report.fail(LoadError::Manifest { id: candidate.id.clone(), error: error.clone() }),
+        Err(error) => {
+            return report.fail(LoadError::Manifest {
+                id: candidate.id.clone(),
+                error: error.clone(),
+            });
+        }
     };
     if candidate.origin == Origin::Installed
-        && let Some(folder) = Path::new(&candidate.location).file_name().map(|f| f.to_string_lossy())
+        && let Some(folder) = Path::new(&candidate.location)
+            .file_name()
+            .map(|f| f.to_string_lossy())
         && folder != manifest.id
     {
         let error = crate::manifest::ManifestError(format!(
@@ -186,7 +197,7 @@ async fn load_one(
     };
     if !decision.enabled {
         // Not loaded, but say which SDK it was built with when that is cheap to tell.
-        report.sdk = loader::check(manifest, &bytes).ok().map(|sdk| sdk.label());
+        report.sdk = loader::sdk_label(&manifest.id, &bytes);
         return report.disable(decision.reason);
     }
 
@@ -195,7 +206,7 @@ async fn load_one(
         Ok(loaded) => {
             tracing::info!(
                 plugin = %manifest.id, sdk = %loaded.sdk.label(), cache = ?loaded.cache,
-                ms = loaded.load_time.as_secs_f64() * 1e3, "plugin loaded"
+                ms = format!("{:.2}", loaded.load_time.as_secs_f64() * 1e3), "plugin loaded"
             );
             report.status = Status::Loaded;
             report.sdk = Some(loaded.sdk.label());
@@ -207,15 +218,16 @@ async fn load_one(
             report
         }
         Err(e) => {
-            if let Ok(sdk) = loader::check(manifest, &bytes) {
-                report.sdk = Some(sdk.label());
-            }
+            report.sdk = loader::sdk_label(&manifest.id, &bytes);
             report.fail(e)
         }
     }
 }
 
-fn read_wasm(manifest: &Manifest, source: Option<&WasmSource>) -> Result<std::borrow::Cow<'static, [u8]>, LoadError> {
+fn read_wasm(
+    manifest: &Manifest,
+    source: Option<&WasmSource>,
+) -> Result<std::borrow::Cow<'static, [u8]>, LoadError> {
     match source {
         Some(WasmSource::Embedded(bytes)) => Ok(std::borrow::Cow::Borrowed(bytes)),
         Some(WasmSource::File(path)) => std::fs::read(path).map(std::borrow::Cow::Owned).map_err(|e| LoadError::Read {
@@ -232,7 +244,11 @@ fn read_wasm(manifest: &Manifest, source: Option<&WasmSource>) -> Result<std::bo
 }
 
 /// The settings an instance of this plugin gets: its config and network grant.
-pub fn settings_for(manifest: &Manifest, cfg: &PluginsConfig, prompter: Arc<dyn Prompter>) -> PluginSettings {
+pub fn settings_for(
+    manifest: &Manifest,
+    cfg: &PluginsConfig,
+    prompter: Arc<dyn Prompter>,
+) -> PluginSettings {
     let entry = cfg.entries.get(&manifest.id);
     let config_json = entry
         .and_then(|e| e.config.as_ref())

@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot find the state directory: neither CLAW_STATE_DIR nor HOME is set; set CLAW_STATE_DIR to a writable directory")]
+#[error(
+    "cannot find the state directory: neither CLAW_STATE_DIR nor HOME is set; set CLAW_STATE_DIR to a writable directory"
+)]
 pub struct NoStateDir;
 
 #[derive(Debug, Clone)]

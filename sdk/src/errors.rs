@@ -11,7 +11,12 @@ pub trait PluginErrorExt: Sized {
 
 impl PluginErrorExt for PluginError {
     fn new(reason: ErrorReason, message: impl Into<String>) -> Self {
-        PluginError { reason, message: message.into(), status: None, retry_after_ms: None }
+        PluginError {
+            reason,
+            message: message.into(),
+            status: None,
+            retry_after_ms: None,
+        }
     }
 
     fn from_status(status: u16, body: &str, retry_after_ms: Option<u64>) -> Self {
@@ -39,10 +44,15 @@ pub fn classify_status(status: u16, body: &str) -> ErrorReason {
         429 => ErrorReason::RateLimit,
         529 => ErrorReason::Overloaded,
         503 if mentions(&["overload"]) => ErrorReason::Overloaded,
-        400 | 422 if mentions(&["model"]) && mentions(&["not found", "not exist", "unknown", "invalid model"]) => {
+        400 | 422
+            if mentions(&["model"])
+                && mentions(&["not found", "not exist", "unknown", "invalid model"]) =>
+        {
             ErrorReason::ModelNotFound
         }
-        400 | 422 if mentions(&["insufficient balance", "billing", "credit"]) => ErrorReason::Billing,
+        400 | 422 if mentions(&["insufficient balance", "billing", "credit"]) => {
+            ErrorReason::Billing
+        }
         400 | 413 | 415 | 422 => ErrorReason::Format,
         500..=599 if mentions(&["overload"]) => ErrorReason::Overloaded,
         _ => ErrorReason::Unknown,
@@ -59,9 +69,18 @@ mod tests {
         assert_eq!(classify_status(403, "forbidden"), ErrorReason::Auth);
         assert_eq!(classify_status(402, ""), ErrorReason::Billing);
         assert_eq!(classify_status(429, "slow down"), ErrorReason::RateLimit);
-        assert_eq!(classify_status(429, "You exceeded your current quota"), ErrorReason::Billing);
-        assert_eq!(classify_status(529, r#"{"type":"overloaded_error"}"#), ErrorReason::Overloaded);
-        assert_eq!(classify_status(404, "model not found"), ErrorReason::ModelNotFound);
+        assert_eq!(
+            classify_status(429, "You exceeded your current quota"),
+            ErrorReason::Billing
+        );
+        assert_eq!(
+            classify_status(529, r#"{"type":"overloaded_error"}"#),
+            ErrorReason::Overloaded
+        );
+        assert_eq!(
+            classify_status(404, "model not found"),
+            ErrorReason::ModelNotFound
+        );
         assert_eq!(classify_status(400, "bad json"), ErrorReason::Format);
         assert_eq!(classify_status(500, "boom"), ErrorReason::Unknown);
     }

@@ -66,8 +66,12 @@ macro_rules! __claw_provider_glue {
 
             fn chat(
                 request: $crate::types::ChatRequest,
-            ) -> ::core::result::Result<exports::claw::plugin::provider::ChatStream, $crate::types::PluginError> {
-                <$ty as $crate::Provider>::chat(request).map(exports::claw::plugin::provider::ChatStream::new)
+            ) -> ::core::result::Result<
+                exports::claw::plugin::provider::ChatStream,
+                $crate::types::PluginError,
+            > {
+                <$ty as $crate::Provider>::chat(request)
+                    .map(exports::claw::plugin::provider::ChatStream::new)
             }
         }
 
@@ -95,7 +99,8 @@ macro_rules! __claw_auth_glue {
 
             fn login(
                 method: ::std::string::String,
-            ) -> ::core::result::Result<$crate::types::LoginResult, $crate::types::PluginError> {
+            ) -> ::core::result::Result<$crate::types::LoginResult, $crate::types::PluginError>
+            {
                 <$ty as $crate::Auth>::login(method)
             }
 

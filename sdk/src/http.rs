@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{
-    ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+    ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
+    RequestOptions, Scheme,
 };
 use wasip2::io::streams::{InputStream, StreamError};
 
@@ -71,7 +72,8 @@ impl Request {
             .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
             .collect::<Vec<_>>()
             .join("&");
-        self.header("content-type", "application/x-www-form-urlencoded").body(body)
+        self.header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
     }
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
@@ -91,10 +93,17 @@ impl Request {
     /// Send the request and wait for the response head.
     pub fn send(self) -> Result<Response, PluginError> {
         let url = parse_url(&self.url)?;
-        let entries: Vec<(String, Vec<u8>)> =
-            self.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone().into_bytes())).collect();
-        let fields = Fields::from_list(&entries)
-            .map_err(|e| PluginError::new(ErrorReason::Format, format!("invalid request header: {e:?}")))?;
+        let entries: Vec<(String, Vec<u8>)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone().into_bytes()))
+            .collect();
+        let fields = Fields::from_list(&entries).map_err(|e| {
+            PluginError::new(
+                ErrorReason::Format,
+                format!("invalid request header: {e:?}"),
+            )
+        })?;
         let request = OutgoingRequest::new(fields);
         let method = match self.method.as_str() {
             "GET" => Method::Get,
@@ -105,11 +114,22 @@ impl Request {
             "HEAD" => Method::Head,
             other => Method::Other(other.to_string()),
         };
-        let invalid = |what: &str| PluginError::new(ErrorReason::Format, format!("invalid {what} in URL {}", self.url));
+        let invalid = |what: &str| {
+            PluginError::new(
+                ErrorReason::Format,
+                format!("invalid {what} in URL {}", self.url),
+            )
+        };
         request.set_method(&method).map_err(|_| invalid("method"))?;
-        request.set_scheme(Some(&url.scheme)).map_err(|_| invalid("scheme"))?;
-        request.set_authority(Some(&url.authority)).map_err(|_| invalid("host"))?;
-        request.set_path_with_query(Some(&url.path)).map_err(|_| invalid("path"))?;
+        request
+            .set_scheme(Some(&url.scheme))
+            .map_err(|_| invalid("scheme"))?;
+        request
+            .set_authority(Some(&url.authority))
+            .map_err(|_| invalid("host"))?;
+        request
+            .set_path_with_query(Some(&url.path))
+            .map_err(|_| invalid("path"))?;
 
         let options = RequestOptions::new();
         let nanos = |d: Duration| d.as_nanos().min(u64::MAX as u128) as u64;
@@ -123,14 +143,19 @@ impl Request {
             let _ = options.set_between_bytes_timeout(Some(nanos(t)));
         }
 
-        let body = request.body().map_err(|_| PluginError::new(ErrorReason::Unknown, "request body unavailable"))?;
-        let pending = outgoing_handler::handle(request, Some(options)).map_err(|e| transport_error(&url.host, e))?;
+        let body = request
+            .body()
+            .map_err(|_| PluginError::new(ErrorReason::Unknown, "request body unavailable"))?;
+        let pending = outgoing_handler::handle(request, Some(options))
+            .map_err(|e| transport_error(&url.host, e))?;
         {
-            let stream = body.write().map_err(|_| PluginError::new(ErrorReason::Unknown, "request body unavailable"))?;
+            let stream = body
+                .write()
+                .map_err(|_| PluginError::new(ErrorReason::Unknown, "request body unavailable"))?;
             for chunk in self.body.chunks(4096) {
-                stream
-                    .blocking_write_and_flush(chunk)
-                    .map_err(|e| PluginError::new(ErrorReason::Network, format!("sending request body: {e:?}")))?;
+                stream.blocking_write_and_flush(chunk).map_err(|e| {
+                    PluginError::new(ErrorReason::Network, format!("sending request body: {e:?}"))
+                })?;
             }
         }
         OutgoingBody::finish(body, None).map_err(|e| transport_error(&url.host, e))?;
@@ -139,7 +164,12 @@ impl Request {
         let response = match pending.get() {
             Some(Ok(Ok(response))) => response,
             Some(Ok(Err(e))) => return Err(transport_error(&url.host, e)),
-            _ => return Err(PluginError::new(ErrorReason::Unknown, "the host returned no response")),
+            _ => {
+                return Err(PluginError::new(
+                    ErrorReason::Unknown,
+                    "the host returned no response",
+                ));
+            }
         };
         Response::new(response, url.host)
     }
@@ -167,7 +197,13 @@ impl Response {
         let unavailable = || PluginError::new(ErrorReason::Unknown, "response body unavailable");
         let body = response.consume().map_err(|_| unavailable())?;
         let stream = body.stream().map_err(|_| unavailable())?;
-        Ok(Response { status, headers, host, stream: Some(stream), _body: body })
+        Ok(Response {
+            status,
+            headers,
+            host,
+            stream: Some(stream),
+            _body: body,
+        })
     }
 
     pub fn status(&self) -> u16 {
@@ -176,17 +212,26 @@ impl Response {
 
     /// The first value of a header (case-insensitive name).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// `Retry-After` in milliseconds, when the upstream sent seconds.
     pub fn retry_after_ms(&self) -> Option<u64> {
-        self.header("retry-after")?.trim().parse::<f64>().ok().map(|s| (s * 1000.0) as u64)
+        self.header("retry-after")?
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .map(|s| (s * 1000.0) as u64)
     }
 
     /// The next chunk of the body, waiting for it; `None` at the end.
     pub fn read_chunk(&mut self) -> Result<Option<Vec<u8>>, PluginError> {
-        let Some(stream) = &self.stream else { return Ok(None) };
+        let Some(stream) = &self.stream else {
+            return Ok(None);
+        };
         loop {
             match stream.blocking_read(64 * 1024) {
                 Ok(bytes) if bytes.is_empty() => continue,
@@ -199,7 +244,11 @@ impl Response {
                     self.stream = None;
                     return Err(PluginError::new(
                         ErrorReason::Network,
-                        format!("reading response from {}: {}", self.host, e.to_debug_string()),
+                        format!(
+                            "reading response from {}: {}",
+                            self.host,
+                            e.to_debug_string()
+                        ),
                     ));
                 }
             }
@@ -224,7 +273,13 @@ impl Response {
     pub fn json<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, PluginError> {
         let body = self.bytes()?;
         serde_json::from_slice(&body).map_err(|e| {
-            PluginError::new(ErrorReason::Format, format!("{} sent a reply that is not the expected JSON: {e}", self.host))
+            PluginError::new(
+                ErrorReason::Format,
+                format!(
+                    "{} sent a reply that is not the expected JSON: {e}",
+                    self.host
+                ),
+            )
         })
     }
 }
@@ -238,8 +293,11 @@ struct Url {
 }
 
 fn parse_url(url: &str) -> Result<Url, PluginError> {
-    let bad = |why: &str| PluginError::new(ErrorReason::Format, format!("invalid URL {url:?}: {why}"));
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("expected http:// or https://"))?;
+    let bad =
+        |why: &str| PluginError::new(ErrorReason::Format, format!("invalid URL {url:?}: {why}"));
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| bad("expected http:// or https://"))?;
     let scheme = match scheme.to_ascii_lowercase().as_str() {
         "http" => Scheme::Http,
         "https" => Scheme::Https,
@@ -258,7 +316,12 @@ fn parse_url(url: &str) -> Result<Url, PluginError> {
         Some(v6) => v6.split(']').next().unwrap_or(v6).to_string(),
         None => host.split(':').next().unwrap_or(host).to_string(),
     };
-    Ok(Url { scheme, authority: authority.to_string(), host, path })
+    Ok(Url {
+        scheme,
+        authority: authority.to_string(),
+        host,
+        path,
+    })
 }
 
 fn transport_error(host: &str, e: ErrorCode) -> PluginError {
@@ -276,7 +339,9 @@ fn form_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
@@ -291,18 +356,41 @@ mod tests {
     #[test]
     fn urls_split_into_authority_host_and_path() {
         let u = parse_url("https://api.minimax.io/anthropic/v1/messages?x=1").unwrap();
-        assert_eq!((u.authority.as_str(), u.host.as_str(), u.path.as_str()), ("api.minimax.io", "api.minimax.io", "/anthropic/v1/messages?x=1"));
+        assert_eq!(
+            (u.authority.as_str(), u.host.as_str(), u.path.as_str()),
+            (
+                "api.minimax.io",
+                "api.minimax.io",
+                "/anthropic/v1/messages?x=1"
+            )
+        );
         let u = parse_url("http://127.0.0.1:8080").unwrap();
-        assert_eq!((u.authority.as_str(), u.host.as_str(), u.path.as_str()), ("127.0.0.1:8080", "127.0.0.1", "/"));
+        assert_eq!(
+            (u.authority.as_str(), u.host.as_str(), u.path.as_str()),
+            ("127.0.0.1:8080", "127.0.0.1", "/")
+        );
         let u = parse_url("http://[::1]:9/x").unwrap();
         assert_eq!(u.host, "::1");
-        assert!(parse_url("ftp://x").unwrap_err().message.contains("expected http"));
-        assert!(parse_url("https:///path").unwrap_err().message.contains("no host"));
+        assert!(
+            parse_url("ftp://x")
+                .unwrap_err()
+                .message
+                .contains("expected http")
+        );
+        assert!(
+            parse_url("https:///path")
+                .unwrap_err()
+                .message
+                .contains("no host")
+        );
     }
 
     #[test]
     fn form_values_are_percent_encoded() {
-        assert_eq!(form_encode("group_id profile model.completion"), "group_id+profile+model.completion");
+        assert_eq!(
+            form_encode("group_id profile model.completion"),
+            "group_id+profile+model.completion"
+        );
         assert_eq!(form_encode("a=b&c"), "a%3Db%26c");
     }
 }

@@ -89,7 +89,10 @@ pub trait Auth: 'static {
     /// Run a login; use [`prompts`] for the interactive steps.
     fn login(method: String) -> Result<types::LoginResult, types::PluginError>;
     /// Exchange the refresh token in `credential` for a fresh credential.
-    fn refresh(method: String, credential: types::Credential) -> Result<types::Credential, types::PluginError>;
+    fn refresh(
+        method: String,
+        credential: types::Credential,
+    ) -> Result<types::Credential, types::PluginError>;
 }
 
 /// Everything a plugin usually needs, in one `use`.

@@ -15,8 +15,12 @@ pub struct ChatStream {
 impl ChatStream {
     /// A stream driven by a closure: return `Ok(Some(events))` with at least one
     /// event, `Ok(None)` at the end, or an error.
-    pub fn from_fn(f: impl FnMut() -> Result<Option<Vec<ChatEvent>>, PluginError> + 'static) -> Self {
-        ChatStream { next: RefCell::new(Box::new(f)) }
+    pub fn from_fn(
+        f: impl FnMut() -> Result<Option<Vec<ChatEvent>>, PluginError> + 'static,
+    ) -> Self {
+        ChatStream {
+            next: RefCell::new(Box::new(f)),
+        }
     }
 
     /// A stream that hands out events already known, one per `next`.

@@ -11,7 +11,10 @@ pub const CLAW: &str = env!("CARGO_BIN_EXE_claw");
 
 /// The repository root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// A claw installation in a temporary state directory.
@@ -36,19 +39,30 @@ impl Run {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 
     /// Assert success and return stdout.
     pub fn ok(&self) -> &str {
-        assert_eq!(self.code, 0, "claw failed:\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "claw failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         &self.stdout
     }
 }
 
 impl Claw {
     pub fn new() -> Claw {
-        Claw { state: tempfile::tempdir().unwrap() }
+        Claw {
+            state: tempfile::tempdir().unwrap(),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -73,7 +87,12 @@ impl Claw {
 
     /// Put a plugin folder (manifest text + component bytes) straight into the
     /// installed-plugins directory, bypassing `install`'s validation.
-    pub fn place_plugin(&self, folder: &str, manifest: Option<&str>, component: Option<(&str, &[u8])>) -> PathBuf {
+    pub fn place_plugin(
+        &self,
+        folder: &str,
+        manifest: Option<&str>,
+        component: Option<(&str, &[u8])>,
+    ) -> PathBuf {
         let dir = self.dir().join("plugins").join(folder);
         std::fs::create_dir_all(&dir).unwrap();
         if let Some(text) = manifest {
@@ -100,7 +119,9 @@ impl Claw {
 
 /// A manifest for a plugin with this id, roles and component name.
 pub fn manifest(id: &str, sdk: &str, roles: &str, component: &str) -> String {
-    format!("id = \"{id}\"\nname = \"{id}\"\nversion = \"0.1.0\"\nsdk = \"{sdk}\"\nroles = {roles}\ncomponent = \"{component}\"\n")
+    format!(
+        "id = \"{id}\"\nname = \"{id}\"\nversion = \"0.1.0\"\nsdk = \"{sdk}\"\nroles = {roles}\ncomponent = \"{component}\"\n"
+    )
 }
 
 /// The fixture plugins' release folder, built on first use.
@@ -108,10 +129,19 @@ pub fn fixtures() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
         // Share the bundled plugins' target dir so dependencies build once.
-        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("wasm-plugins");
+        let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .parent()
+            .unwrap()
+            .join("wasm-plugins");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--manifest-path",
+            ])
             .arg(root().join("tests/fixtures/Cargo.toml"))
             .arg("--target-dir")
             .arg(&target)
@@ -119,7 +149,10 @@ pub fn fixtures() -> &'static Path {
             .env_remove("CARGO_BUILD_TARGET")
             .status()
             .expect("run cargo to build the fixture plugins");
-        assert!(status.success(), "building tests/fixtures for wasm32-wasip2 failed");
+        assert!(
+            status.success(),
+            "building tests/fixtures for wasm32-wasip2 failed"
+        );
         target.join("wasm32-wasip2/release")
     })
 }
@@ -131,5 +164,11 @@ pub fn fixture(name: &str) -> Vec<u8> {
 
 /// The text of a fixture's manifest.
 pub fn fixture_manifest(crate_dir: &str) -> String {
-    std::fs::read_to_string(root().join("tests/fixtures").join(crate_dir).join("claw-plugin.toml")).unwrap()
+    std::fs::read_to_string(
+        root()
+            .join("tests/fixtures")
+            .join(crate_dir)
+            .join("claw-plugin.toml"),
+    )
+    .unwrap()
 }

@@ -13,7 +13,11 @@ use crate::runtime::{Limits, Runtime};
 use crate::state::StateDir;
 
 #[derive(Parser)]
-#[command(name = "claw", version, about = "A gateway for your AI assistant, with WebAssembly provider and auth plugins")]
+#[command(
+    name = "claw",
+    version,
+    about = "A gateway for your AI assistant, with WebAssembly provider and auth plugins"
+)]
 struct Cli {
     /// Say more: load times, cache use, where each plugin came from, info logs.
     #[arg(long, short, global = true)]
@@ -34,7 +38,10 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -60,7 +67,11 @@ fn init_logging(verbose: bool) {
     let default = if verbose { "info" } else { "error" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("CLAW_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }
 
 /// What most commands need: the state dir, the config and the runtime.
@@ -75,11 +86,18 @@ impl Context {
         let state = StateDir::from_env()?;
         let config = ConfigFile::load(&state.config_path())?;
         let plugins = config.plugins()?;
-        Ok(Context { state, config, plugins })
+        Ok(Context {
+            state,
+            config,
+            plugins,
+        })
     }
 
     fn runtime(&self) -> anyhow::Result<Arc<Runtime>> {
-        Ok(Runtime::new(Limits::default(), Some(self.state.cache_dir()))?)
+        Ok(Runtime::new(
+            Limits::default(),
+            Some(self.state.cache_dir()),
+        )?)
     }
 
     /// A runtime that keeps nothing on disk (used to validate before installing).

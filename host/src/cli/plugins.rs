@@ -68,7 +68,10 @@ pub async fn run(command: PluginsCommand, verbose: bool) -> anyhow::Result<ExitC
             let registry = load(&ctx).await?;
             let Some(report) = registry.get(&id) else {
                 let known: Vec<&str> = registry.plugins.iter().map(|p| p.id.as_str()).collect();
-                anyhow::bail!("no plugin with id \"{id}\"; known plugins: {}", known.join(", "));
+                anyhow::bail!(
+                    "no plugin with id \"{id}\"; known plugins: {}",
+                    known.join(", ")
+                );
             };
             if json {
                 print_json(&serde_json::to_value(report)?);
@@ -79,19 +82,46 @@ pub async fn run(command: PluginsCommand, verbose: bool) -> anyhow::Result<ExitC
         }
         PluginsCommand::Enable { id } => set_enabled(&mut ctx, &id, true).await,
         PluginsCommand::Disable { id } => set_enabled(&mut ctx, &id, false).await,
-        PluginsCommand::Install { path, manifest, force } => {
+        PluginsCommand::Install {
+            path,
+            manifest,
+            force,
+        } => {
             let source = install::resolve(&path, manifest.as_deref())
                 .with_context(|| format!("cannot install {}", path.display()))?;
-            eprintln!("Validating {} {} ({})...", source.manifest.id, source.manifest.version, source.wasm_path.display());
+            eprintln!(
+                "Validating {} {} ({})...",
+                source.manifest.id,
+                source.manifest.version,
+                source.wasm_path.display()
+            );
             let runtime = ctx.scratch_runtime()?;
-            let (dest, loaded) = install::install(&runtime, &ctx.state.plugins_dir(), &ctx.plugins, &source, force)
-                .await
-                .with_context(|| format!("refusing to install {}; nothing was written", path.display()))?;
+            let (dest, loaded) = install::install(
+                &runtime,
+                &ctx.state.plugins_dir(),
+                &ctx.plugins,
+                &source,
+                force,
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "refusing to install {}; nothing was written",
+                    path.display()
+                )
+            })?;
             let m = &source.manifest;
             println!("Installed {} {} into {}", m.id, m.version, dest.display());
             println!("  sdk:     {}", loaded.sdk.label());
             println!("  roles:   {}", roles(&m.roles));
-            println!("  network: {}", if m.network_hosts.is_empty() { "none".into() } else { m.network_hosts.join(", ") });
+            println!(
+                "  network: {}",
+                if m.network_hosts.is_empty() {
+                    "none".into()
+                } else {
+                    m.network_hosts.join(", ")
+                }
+            );
             let decision = crate::enablement::decide(&m.id, &ctx.plugins);
             if !decision.enabled {
                 println!("  note:    it will not load: {}", decision.reason);
@@ -105,8 +135,11 @@ pub async fn run(command: PluginsCommand, verbose: bool) -> anyhow::Result<ExitC
         }
         PluginsCommand::Doctor { json } => {
             let registry = load(&ctx).await?;
-            let failing: Vec<&PluginReport> =
-                registry.plugins.iter().filter(|p| p.status == Status::Error && p.enabled_or_unknown()).collect();
+            let failing: Vec<&PluginReport> = registry
+                .plugins
+                .iter()
+                .filter(|p| p.status == Status::Error && p.enabled_or_unknown())
+                .collect();
             if json {
                 let mut out = list_json(&ctx, &registry);
                 out["ok"] = json!(failing.is_empty());
@@ -114,7 +147,10 @@ pub async fn run(command: PluginsCommand, verbose: bool) -> anyhow::Result<ExitC
             } else {
                 for p in &registry.plugins {
                     let (mark, text) = match p.status {
-                        Status::Loaded => ("ok  ", format!("loaded, {}", p.sdk.as_deref().unwrap_or("?"))),
+                        Status::Loaded => (
+                            "ok  ",
+                            format!("loaded, {}", p.sdk.as_deref().unwrap_or("?")),
+                        ),
                         Status::Disabled => ("off ", p.error.clone().unwrap_or_default()),
                         Status::Error => ("FAIL", p.error.clone().unwrap_or_default()),
                     };
@@ -122,10 +158,17 @@ pub async fn run(command: PluginsCommand, verbose: bool) -> anyhow::Result<ExitC
                 }
                 println!("{}", summary(&registry));
                 if !failing.is_empty() {
-                    println!("{} enabled plugin(s) failed to load; fix them, or turn them off with `claw plugins disable <id>`.", failing.len());
+                    println!(
+                        "{} enabled plugin(s) failed to load; fix them, or turn them off with `claw plugins disable <id>`.",
+                        failing.len()
+                    );
                 }
             }
-            Ok(if failing.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if failing.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
 }
@@ -139,21 +182,33 @@ impl PluginReport {
 
 async fn load(ctx: &Context) -> anyhow::Result<Registry> {
     let runtime = ctx.runtime()?;
-    Ok(registry::load_all(&runtime, &ctx.state.plugins_dir(), &ctx.plugins, Arc::new(Headless)).await)
+    Ok(registry::load_all(
+        &runtime,
+        &ctx.state.plugins_dir(),
+        &ctx.plugins,
+        Arc::new(Headless),
+    )
+    .await)
 }
 
 async fn set_enabled(ctx: &mut Context, id: &str, enabled: bool) -> anyhow::Result<ExitCode> {
     let registry = load(ctx).await?;
     if registry.get(id).is_none() {
         let known: Vec<&str> = registry.plugins.iter().map(|p| p.id.as_str()).collect();
-        anyhow::bail!("no plugin with id \"{id}\"; known plugins: {}", known.join(", "));
+        anyhow::bail!(
+            "no plugin with id \"{id}\"; known plugins: {}",
+            known.join(", ")
+        );
     }
     ctx.config.set_plugin_enabled(id, enabled)?;
     let backup = ctx.config.save()?;
     let verb = if enabled { "Enabled" } else { "Disabled" };
     println!("{verb} {id} in {}", ctx.config.path().display());
     if let Some(backup) = backup {
-        println!("  note: the file used JSON5 syntax (comments...) that was not kept; the original is in {}", backup.display());
+        println!(
+            "  note: the file used JSON5 syntax (comments...) that was not kept; the original is in {}",
+            backup.display()
+        );
     }
     let plugins = ctx.config.plugins()?;
     let decision = crate::enablement::decide(id, &plugins);
@@ -171,7 +226,10 @@ fn list_json(ctx: &Context, registry: &Registry) -> serde_json::Value {
 }
 
 fn print_json(value: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(value).expect("JSON values serialize"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("JSON values serialize")
+    );
 }
 
 fn summary(registry: &Registry) -> String {
@@ -188,7 +246,11 @@ fn roles(roles: &[crate::manifest::Role]) -> String {
     if roles.is_empty() {
         return "-".into();
     }
-    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn print_table(registry: &Registry, verbose: bool) {
@@ -215,19 +277,33 @@ fn print_table(registry: &Registry, verbose: bool) {
         }
     }
     let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         println!("{}", padded.join("  ").trim_end());
     };
     line(header.to_vec());
     for (row, p) in rows.iter().zip(&registry.plugins) {
         line(row.iter().map(String::as_str).collect());
         if let Some(reason) = &p.error {
-            println!("    {}: {reason}", if p.status == Status::Error { "error" } else { "why" });
+            println!(
+                "    {}: {reason}",
+                if p.status == Status::Error {
+                    "error"
+                } else {
+                    "why"
+                }
+            );
         }
         if verbose {
             println!("    from: {}", p.location);
             if let (Some(ms), Some(cache)) = (p.load_ms, p.cache) {
-                println!("    load: {ms:.2} ms (compiled artifact cache: {})", serde_json::to_value(cache).unwrap().as_str().unwrap_or("?"));
+                println!(
+                    "    load: {ms:.2} ms (compiled artifact cache: {})",
+                    serde_json::to_value(cache).unwrap().as_str().unwrap_or("?")
+                );
             }
             if p.status == Status::Loaded {
                 println!("    enabled: {}", p.enable_reason);
@@ -237,7 +313,12 @@ fn print_table(registry: &Registry, verbose: bool) {
 }
 
 fn print_info(p: &PluginReport) {
-    println!("{} {} ({})", p.id, p.version.as_deref().unwrap_or("-"), p.name);
+    println!(
+        "{} {} ({})",
+        p.id,
+        p.version.as_deref().unwrap_or("-"),
+        p.name
+    );
     if let Some(d) = &p.description {
         println!("  {d}");
     }
@@ -255,20 +336,38 @@ fn print_info(p: &PluginReport) {
         p.sdk_requirement.as_deref().unwrap_or("-")
     );
     println!("  roles:     {}", roles(&p.roles));
-    println!("  network:   {}", if p.network.is_empty() { "none".into() } else { p.network.join(", ") });
+    println!(
+        "  network:   {}",
+        if p.network.is_empty() {
+            "none".into()
+        } else {
+            p.network.join(", ")
+        }
+    );
     if !p.enable_reason.is_empty() {
         println!("  enabled:   {} ({})", p.enabled, p.enable_reason);
     }
     if let Some(info) = &p.provider {
         println!("  provides:  api {}", info.apis.join(", "));
         for m in &info.models {
-            println!("    model {} \"{}\": context {}, max output {}", m.id, m.name, m.context_window, m.max_tokens);
+            println!(
+                "    model {} \"{}\": context {}, max output {}",
+                m.id, m.name, m.context_window, m.max_tokens
+            );
         }
     }
     if let Some(auth) = &p.auth {
         println!("  logs in:   provider {}", auth.provider);
         for m in &auth.methods {
-            println!("    method {} \"{}\"{}", m.id, m.label, m.hint.as_ref().map(|h| format!(" ({h})")).unwrap_or_default());
+            println!(
+                "    method {} \"{}\"{}",
+                m.id,
+                m.label,
+                m.hint
+                    .as_ref()
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default()
+            );
         }
     }
     if let Some(ms) = p.load_ms {

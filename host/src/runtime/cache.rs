@@ -42,7 +42,11 @@ impl ArtifactCache {
     }
 
     /// The compiled component for `wasm`, from the cache or freshly compiled.
-    pub fn component(&self, engine: &Engine, wasm: &[u8]) -> wasmtime::Result<(Component, CacheOutcome)> {
+    pub fn component(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+    ) -> wasmtime::Result<(Component, CacheOutcome)> {
         let Some(path) = self.path_for(wasm) else {
             return Ok((Component::new(engine, wasm)?, CacheOutcome::Off));
         };
@@ -50,7 +54,11 @@ impl ArtifactCache {
             return Ok((component, CacheOutcome::Hit));
         }
         let component = Component::new(engine, wasm)?;
-        let outcome = match component.serialize().map_err(|e| e.to_string()).and_then(|body| write(&path, &body)) {
+        let outcome = match component
+            .serialize()
+            .map_err(|e| e.to_string())
+            .and_then(|body| write(&path, &body))
+        {
             Ok(()) => CacheOutcome::Miss,
             Err(e) => {
                 tracing::warn!(path = %path.display(), "could not write the compiled-plugin cache: {e}");

@@ -21,14 +21,20 @@ impl NetworkGrant {
     }
 
     pub fn allows(&self, host: &str) -> bool {
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
         let matches = |patterns: &[String]| patterns.iter().any(|p| pattern_matches(p, &host));
         matches(&self.declared) && self.narrowed.as_deref().is_none_or(matches)
     }
 }
 
 fn pattern_matches(pattern: &str, host: &str) -> bool {
-    let pattern = pattern.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    let pattern = pattern
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
     match pattern.strip_prefix("*.") {
         Some(suffix) => host.len() > suffix.len() + 1 && host.ends_with(&format!(".{suffix}")),
         None => host == pattern,
@@ -47,7 +53,13 @@ pub struct GrantHooks {
 
 type SendFuture = Box<
     dyn Future<
-            Output = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), Error>> + Send>), Error>,
+            Output = Result<
+                (
+                    http::Response<WasiBody>,
+                    Box<dyn Future<Output = Result<(), Error>> + Send>,
+                ),
+                Error,
+            >,
         > + Send,
 >;
 
@@ -60,7 +72,11 @@ impl WasiHttpHooks for GrantHooks {
     ) -> SendFuture {
         let host = request.uri().host().unwrap_or_default().to_string();
         if !self.grant.allows(&host) {
-            tracing::warn!(plugin = &*self.plugin, host, "outbound request denied: host not in the plugin's network grant");
+            tracing::warn!(
+                plugin = &*self.plugin,
+                host,
+                "outbound request denied: host not in the plugin's network grant"
+            );
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
         tracing::debug!(plugin = &*self.plugin, host, uri = %request.uri().path(), "outbound request");
@@ -68,11 +84,17 @@ impl WasiHttpHooks for GrantHooks {
         let options = RequestOptions {
             connect_timeout: options.connect_timeout.or(Some(CONNECT_TIMEOUT)),
             first_byte_timeout: options.first_byte_timeout.or(Some(FIRST_BYTE_TIMEOUT)),
-            between_bytes_timeout: options.between_bytes_timeout.or(Some(BETWEEN_BYTES_TIMEOUT)),
+            between_bytes_timeout: options
+                .between_bytes_timeout
+                .or(Some(BETWEEN_BYTES_TIMEOUT)),
         };
         Box::new(async move {
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as Box<dyn Future<Output = _> + Send>))
+            let (response, io) =
+                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = _> + Send>,
+            ))
         })
     }
 }

@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::{Component, InstancePre, Linker, ResourceAny};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder,
+};
 
 pub use cache::CacheOutcome;
 pub use http::NetworkGrant;
@@ -30,6 +32,8 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 pub struct Limits {
     /// Wall-clock deadline of one call into a plugin (a `next` on a stream included).
     pub call_timeout: Duration,
+    /// Deadline of the load-time `describe` calls, which must not use the network.
+    pub describe_timeout: Duration,
     /// Linear memory one instance may grow to.
     pub max_memory_bytes: usize,
     /// Instances alive at once across all plugins (the pooling allocator's size).
@@ -38,7 +42,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { call_timeout: Duration::from_secs(120), max_memory_bytes: 128 << 20, max_instances: 256 }
+        Limits {
+            call_timeout: Duration::from_secs(120),
+            describe_timeout: Duration::from_secs(10),
+            max_memory_bytes: 128 << 20,
+            max_instances: 256,
+        }
     }
 }
 
@@ -46,11 +55,23 @@ impl Default for Limits {
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
     #[error("plugin \"{plugin}\" did not finish {what} within {} ms (the call deadline)", limit.as_millis())]
-    Timeout { plugin: String, what: &'static str, limit: Duration },
+    Timeout {
+        plugin: String,
+        what: &'static str,
+        limit: Duration,
+    },
     #[error("plugin \"{plugin}\" went over its memory limit of {} MiB during {what}", limit >> 20)]
-    Memory { plugin: String, what: &'static str, limit: usize },
+    Memory {
+        plugin: String,
+        what: &'static str,
+        limit: usize,
+    },
     #[error("plugin \"{plugin}\" crashed during {what}: {detail}")]
-    Trap { plugin: String, what: &'static str, detail: String },
+    Trap {
+        plugin: String,
+        what: &'static str,
+        detail: String,
+    },
     /// The plugin returned a classified error of its own.
     #[error("plugin \"{plugin}\": {}", error.message)]
     Plugin { plugin: String, error: PluginError },
@@ -71,7 +92,10 @@ pub struct Runtime {
 
 impl Runtime {
     /// `cache_dir`: where compiled artifacts are kept (`None` to compile every time).
-    pub fn new(limits: Limits, cache_dir: Option<std::path::PathBuf>) -> Result<Arc<Runtime>, StartError> {
+    pub fn new(
+        limits: Limits,
+        cache_dir: Option<std::path::PathBuf>,
+    ) -> Result<Arc<Runtime>, StartError> {
         let err = |e: wasmtime::Error| StartError(format!("{e:#}"));
         let engine = make_engine(&limits).map_err(err)?;
         let mut linker = Linker::new(&engine);
@@ -80,7 +104,12 @@ impl Runtime {
         v0_1::add_to_linker(&mut linker).map_err(err)?;
         start_epoch_ticker(&engine);
         let cache = cache::ArtifactCache::new(&engine, cache_dir);
-        Ok(Arc::new(Runtime { engine, linker, cache, limits }))
+        Ok(Arc::new(Runtime {
+            engine,
+            linker,
+            cache,
+            limits,
+        }))
     }
 
     pub fn limits(&self) -> Limits {
@@ -162,7 +191,14 @@ impl Plugin {
     ) -> wasmtime::Result<Plugin> {
         let provider = v0_1::provider::GuestIndices::new(&pre).ok();
         let auth = v0_1::auth::GuestIndices::new(&pre).ok();
-        Ok(Plugin { id: id.into(), runtime, pre, provider, auth, settings })
+        Ok(Plugin {
+            id: id.into(),
+            runtime,
+            pre,
+            provider,
+            auth,
+            settings,
+        })
     }
 
     pub fn id(&self) -> &str {
@@ -175,7 +211,10 @@ impl Plugin {
             .memory_size(limits.max_memory_bytes)
             .trap_on_grow_failure(true)
             .build();
-        let hooks = http::GrantHooks { plugin: self.id.clone(), grant: self.settings.grant.clone() };
+        let hooks = http::GrantHooks {
+            plugin: self.id.clone(),
+            grant: self.settings.grant.clone(),
+        };
         let state = HostState::new(
             self.id.clone(),
             self.settings.config_json.clone(),
@@ -194,28 +233,44 @@ impl Plugin {
         &self,
         store: &mut Store<HostState>,
         what: &'static str,
+        limit: Duration,
         f: impl AsyncFnOnce(&mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
-        let limit = self.runtime.limits.call_timeout;
         let ticks = (limit.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         store.set_epoch_deadline(ticks);
         match tokio::time::timeout(limit, f(store)).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(self.classify(e, what)),
-            Err(_) => Err(CallError::Timeout { plugin: self.id.to_string(), what, limit }),
+            Ok(Err(e)) => Err(self.classify(e, what, limit)),
+            Err(_) => Err(CallError::Timeout {
+                plugin: self.id.to_string(),
+                what,
+                limit,
+            }),
         }
     }
 
-    fn classify(&self, e: wasmtime::Error, what: &'static str) -> CallError {
+    fn classify(&self, e: wasmtime::Error, what: &'static str, limit: Duration) -> CallError {
         let plugin = self.id.to_string();
         if let Some(wasmtime::Trap::Interrupt) = e.downcast_ref::<wasmtime::Trap>() {
-            return CallError::Timeout { plugin, what, limit: self.runtime.limits.call_timeout };
+            return CallError::Timeout {
+                plugin,
+                what,
+                limit,
+            };
         }
         let detail = format!("{e:#}");
         if detail.contains("growing memory") {
-            return CallError::Memory { plugin, what, limit: self.runtime.limits.max_memory_bytes };
+            return CallError::Memory {
+                plugin,
+                what,
+                limit: self.runtime.limits.max_memory_bytes,
+            };
         }
-        CallError::Trap { plugin, what, detail: first_line(&detail) }
+        CallError::Trap {
+            plugin,
+            what,
+            detail: first_line(&detail),
+        }
     }
 
     pub fn is_provider(&self) -> bool {
@@ -227,40 +282,79 @@ impl Plugin {
     }
 
     pub async fn describe_provider(&self) -> Result<ProviderInfo, CallError> {
-        let indices = self.provider.as_ref().expect("describe_provider on a plugin without the provider role");
+        let indices = self
+            .provider
+            .as_ref()
+            .expect("describe_provider on a plugin without the provider role");
         let mut store = self.store();
-        self.with_deadline(&mut store, "describe", async |store| {
-            let instance = self.pre.instantiate_async(&mut *store).await?;
-            indices.load(&mut *store, &instance)?.call_describe(&mut *store).await
-        })
+        self.with_deadline(
+            &mut store,
+            "describe",
+            self.runtime.limits.describe_timeout,
+            async |store| {
+                let instance = self.pre.instantiate_async(&mut *store).await?;
+                indices
+                    .load(&mut *store, &instance)?
+                    .call_describe(&mut *store)
+                    .await
+            },
+        )
         .await
     }
 
     pub async fn describe_auth(&self) -> Result<AuthInfo, CallError> {
-        let indices = self.auth.as_ref().expect("describe_auth on a plugin without the auth role");
+        let indices = self
+            .auth
+            .as_ref()
+            .expect("describe_auth on a plugin without the auth role");
         let mut store = self.store();
-        self.with_deadline(&mut store, "describe-auth", async |store| {
-            let instance = self.pre.instantiate_async(&mut *store).await?;
-            indices.load(&mut *store, &instance)?.call_describe_auth(&mut *store).await
-        })
+        self.with_deadline(
+            &mut store,
+            "describe-auth",
+            self.runtime.limits.describe_timeout,
+            async |store| {
+                let instance = self.pre.instantiate_async(&mut *store).await?;
+                indices
+                    .load(&mut *store, &instance)?
+                    .call_describe_auth(&mut *store)
+                    .await
+            },
+        )
         .await
     }
 
     /// Start a chat on a fresh instance; the stream owns that instance.
     pub async fn chat(&self, request: ChatRequest) -> Result<ChatStream<'_>, CallError> {
-        let indices = self.provider.as_ref().expect("chat on a plugin without the provider role");
+        let indices = self
+            .provider
+            .as_ref()
+            .expect("chat on a plugin without the provider role");
         let mut store = self.store();
         let (guest, started) = self
-            .with_deadline(&mut store, "chat", async |store| {
-                let instance = self.pre.instantiate_async(&mut *store).await?;
-                let guest = indices.load(&mut *store, &instance)?;
-                let started = guest.call_chat(&mut *store, &request).await?;
-                Ok((guest, started))
-            })
+            .with_deadline(
+                &mut store,
+                "chat",
+                self.runtime.limits.call_timeout,
+                async |store| {
+                    let instance = self.pre.instantiate_async(&mut *store).await?;
+                    let guest = indices.load(&mut *store, &instance)?;
+                    let started = guest.call_chat(&mut *store, &request).await?;
+                    Ok((guest, started))
+                },
+            )
             .await?;
         match started {
-            Ok(handle) => Ok(ChatStream { plugin: self, store, guest, handle, done: false }),
-            Err(error) => Err(CallError::Plugin { plugin: self.id.to_string(), error }),
+            Ok(handle) => Ok(ChatStream {
+                plugin: self,
+                store,
+                guest,
+                handle,
+                done: false,
+            }),
+            Err(error) => Err(CallError::Plugin {
+                plugin: self.id.to_string(),
+                error,
+            }),
         }
     }
 }
@@ -283,9 +377,12 @@ impl ChatStream<'_> {
         let (guest, handle) = (&self.guest, self.handle);
         let result = self
             .plugin
-            .with_deadline(&mut self.store, "next", async |store| {
-                guest.chat_stream().call_next(&mut *store, handle).await
-            })
+            .with_deadline(
+                &mut self.store,
+                "next",
+                self.plugin.runtime.limits.call_timeout,
+                async |store| guest.chat_stream().call_next(&mut *store, handle).await,
+            )
             .await;
         match result {
             Ok(Ok(Some(events))) => Ok(Some(events)),
@@ -295,7 +392,10 @@ impl ChatStream<'_> {
             }
             Ok(Err(error)) => {
                 self.done = true;
-                Err(CallError::Plugin { plugin: self.plugin.id.to_string(), error })
+                Err(CallError::Plugin {
+                    plugin: self.plugin.id.to_string(),
+                    error,
+                })
             }
             Err(e) => {
                 self.done = true;
