@@ -2,7 +2,9 @@
 //! WebAssembly plugins. Only `runtime` and `loader` touch wasmtime; everything
 //! above them works with plain Rust types.
 
+pub mod app;
 pub mod bundled;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod discovery;
@@ -11,6 +13,7 @@ pub mod install;
 pub mod loader;
 pub mod manifest;
 pub mod registry;
+pub mod router;
 pub mod runtime;
 pub mod sdk_compat;
 pub mod state;

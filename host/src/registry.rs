@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::catalog::ModelSpec;
 use crate::config::PluginsConfig;
 use crate::discovery::{self, Candidate, Origin, WasmSource};
 use crate::enablement;
 use crate::loader::{self, LoadError};
 use crate::manifest::{Manifest, Role};
-use crate::runtime::types::{AuthInfo, ProviderInfo};
+use crate::runtime::types::AuthInfo;
 use crate::runtime::{CacheOutcome, NetworkGrant, Plugin, PluginSettings, Prompter, Runtime};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -32,6 +33,13 @@ impl Status {
             Status::Error => "error",
         }
     }
+}
+
+/// What a provider plugin serves, as it described itself at load time.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderSummary {
+    pub apis: Vec<String>,
+    pub models: Vec<ModelSpec>,
 }
 
 /// Everything known about one plugin, as `plugins list --json` prints it.
@@ -58,7 +66,7 @@ pub struct PluginReport {
     pub enable_reason: String,
     /// Hosts the plugin declares it needs.
     pub network: Vec<String>,
-    pub provider: Option<ProviderInfo>,
+    pub provider: Option<ProviderSummary>,
     pub auth: Option<AuthInfo>,
     pub load_ms: Option<f64>,
     pub cache: Option<CacheOutcome>,
@@ -210,7 +218,10 @@ async fn load_one(
             );
             report.status = Status::Loaded;
             report.sdk = Some(loaded.sdk.label());
-            report.provider = loaded.provider;
+            report.provider = loaded.provider.map(|p| ProviderSummary {
+                apis: p.apis,
+                models: p.models.iter().map(ModelSpec::from_info).collect(),
+            });
             report.auth = loaded.auth;
             report.load_ms = Some((loaded.load_time.as_secs_f64() * 1e5).round() / 100.0);
             report.cache = Some(loaded.cache);

@@ -1,6 +1,8 @@
 //! The `claw` command line. Human output is a table; listing commands take
 //! `--json`; failures exit non-zero with the reason and its context.
 
+mod infer;
+mod models;
 mod plugins;
 
 use std::process::ExitCode;
@@ -33,6 +35,16 @@ enum Command {
         #[command(subcommand)]
         command: plugins::PluginsCommand,
     },
+    /// Run a prompt through a model and its fallbacks.
+    Infer {
+        #[command(subcommand)]
+        command: infer::InferCommand,
+    },
+    /// Models, the default model, fallbacks, aliases and probes.
+    Models {
+        #[command(subcommand)]
+        command: models::ModelsCommand,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -51,6 +63,8 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Plugins { command } => plugins::run(command, cli.verbose).await,
+            Command::Infer { command } => infer::run(command, cli.verbose).await,
+            Command::Models { command } => models::run(command).await,
         }
     });
     match result {
@@ -100,8 +114,36 @@ impl Context {
         )?)
     }
 
+    /// Load plugins and the provider catalog for model requests.
+    async fn app(self) -> anyhow::Result<crate::app::App> {
+        let runtime = self.runtime()?;
+        Ok(crate::app::App::load(self.state, &runtime, Arc::new(crate::runtime::Headless)).await?)
+    }
+
     /// A runtime that keeps nothing on disk (used to validate before installing).
     fn scratch_runtime(&self) -> anyhow::Result<Arc<Runtime>> {
         Ok(Runtime::new(Limits::default(), None)?)
+    }
+}
+
+/// Print a left-aligned table with a header row.
+fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
     }
 }

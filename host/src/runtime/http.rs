@@ -7,17 +7,31 @@ use std::time::Duration;
 use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
-/// The hosts a plugin may reach: those its manifest declares, narrowed by
+/// The hosts a plugin may reach: those its manifest declares plus the hosts of
+/// base URLs the user configured for providers it serves, narrowed by
 /// `plugins.entries.<id>.network` when that is set.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct NetworkGrant {
     declared: Vec<String>,
+    configured: std::sync::RwLock<Vec<String>>,
     narrowed: Option<Vec<String>>,
 }
 
 impl NetworkGrant {
     pub fn new(declared: Vec<String>, narrowed: Option<Vec<String>>) -> Self {
-        NetworkGrant { declared, narrowed }
+        NetworkGrant {
+            declared,
+            configured: Default::default(),
+            narrowed,
+        }
+    }
+
+    /// Grant a host the user configured as a base URL for a provider this plugin serves.
+    pub fn add_configured(&self, host: &str) {
+        let mut configured = self.configured.write().unwrap_or_else(|e| e.into_inner());
+        if !configured.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+            configured.push(host.to_ascii_lowercase());
+        }
     }
 
     pub fn allows(&self, host: &str) -> bool {
@@ -26,7 +40,9 @@ impl NetworkGrant {
             .trim_end_matches(']')
             .to_ascii_lowercase();
         let matches = |patterns: &[String]| patterns.iter().any(|p| pattern_matches(p, &host));
-        matches(&self.declared) && self.narrowed.as_deref().is_none_or(matches)
+        let configured = self.configured.read().unwrap_or_else(|e| e.into_inner());
+        (matches(&self.declared) || matches(&configured))
+            && self.narrowed.as_deref().is_none_or(matches)
     }
 }
 
@@ -120,6 +136,17 @@ mod tests {
         assert!(!g.allows("example.com"));
         assert!(g.allows("[::1]"));
         assert!(!grant(&[], None).allows("api.example.com"));
+    }
+
+    #[test]
+    fn configured_base_url_hosts_are_granted_unless_narrowed_away() {
+        let g = grant(&["api.minimax.io"], None);
+        assert!(!g.allows("127.0.0.1"));
+        g.add_configured("127.0.0.1");
+        assert!(g.allows("127.0.0.1"));
+        let g = grant(&["api.minimax.io"], Some(&["api.minimax.io"]));
+        g.add_configured("127.0.0.1");
+        assert!(!g.allows("127.0.0.1"));
     }
 
     #[test]

@@ -205,6 +205,11 @@ impl Plugin {
         &self.id
     }
 
+    /// The hosts this plugin may reach.
+    pub fn grant(&self) -> &NetworkGrant {
+        &self.settings.grant
+    }
+
     fn store(&self) -> Store<HostState> {
         let limits = self.runtime.limits;
         let store_limits = StoreLimitsBuilder::new()

@@ -2,7 +2,14 @@
 //!
 //! The file is kept as a JSON value so an edit (e.g. `claw plugins disable x`)
 //! changes exactly one entry and keeps every other key and its order. Typed
-//! views (like [`PluginsConfig`]) are read from that value on demand.
+//! views (like [`PluginsConfig`]) are read from that value on demand, with
+//! `${VAR}` substituted in the section read only, so a missing variable in one
+//! section never breaks commands that do not use it.
+
+pub mod models;
+pub mod vars;
+
+pub use models::{AgentsSection, ModelsSection};
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -27,6 +34,11 @@ pub enum ConfigError {
         path: PathBuf,
         field: String,
         detail: String,
+    },
+    #[error("{path}: {source}")]
+    Var {
+        path: PathBuf,
+        source: vars::MissingVar,
     },
     #[error("cannot write {path}: {source}")]
     Write {
@@ -91,17 +103,38 @@ impl ConfigFile {
         &self.value
     }
 
+    /// A section with `${VAR}` substituted, parsed into `T`; absent is `T::default()`.
+    fn section<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        name: &str,
+    ) -> Result<T, ConfigError> {
+        let Some(raw) = self.value.get(name) else {
+            return Ok(T::default());
+        };
+        let mut value = raw.clone();
+        vars::substitute(&mut value, name, &vars::variables(&self.value)).map_err(|source| {
+            ConfigError::Var {
+                path: self.path.clone(),
+                source,
+            }
+        })?;
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let inner = e.path().to_string();
+            ConfigError::Field {
+                path: self.path.clone(),
+                field: if inner == "." {
+                    name.to_string()
+                } else {
+                    format!("{name}.{inner}")
+                },
+                detail: format!("is not valid: {}", e.inner()),
+            }
+        })
+    }
+
     /// The `plugins` section.
     pub fn plugins(&self) -> Result<PluginsConfig, ConfigError> {
-        let Some(section) = self.value.get("plugins") else {
-            return Ok(PluginsConfig::default());
-        };
-        let mut cfg: PluginsConfig =
-            serde_json::from_value(section.clone()).map_err(|e| ConfigError::Field {
-                path: self.path.clone(),
-                field: "plugins".into(),
-                detail: format!("is not valid: {e}"),
-            })?;
+        let mut cfg: PluginsConfig = self.section("plugins")?;
         let base = self.path.parent().unwrap_or(Path::new("."));
         cfg.load.paths = cfg
             .load
@@ -112,11 +145,45 @@ impl ConfigFile {
         Ok(cfg)
     }
 
+    /// The `models` section.
+    pub fn models(&self) -> Result<ModelsSection, ConfigError> {
+        self.section("models")
+    }
+
+    /// The `agents` section.
+    pub fn agents(&self) -> Result<AgentsSection, ConfigError> {
+        self.section("agents")
+    }
+
+    /// The raw (unsubstituted) value at a dotted path, if any.
+    pub fn get(&self, path: &[&str]) -> Option<&Value> {
+        let (first, rest) = path.split_first()?;
+        rest.iter()
+            .try_fold(self.value.get(*first)?, |v, k| v.get(k))
+    }
+
+    /// Set the value at `path`, creating objects on the way; other keys stay.
+    pub fn set(&mut self, path: &[&str], value: Value) -> Result<(), ConfigError> {
+        let (last, parents) = path
+            .split_last()
+            .expect("a config path has at least one key");
+        self.object_at(parents)?.insert(last.to_string(), value);
+        Ok(())
+    }
+
+    /// Remove the key at `path`; returns what was there.
+    pub fn remove(&mut self, path: &[&str]) -> Option<Value> {
+        let (last, parents) = path.split_last()?;
+        let mut current = &mut self.value;
+        for key in parents {
+            current = current.get_mut(*key)?.as_object_mut()?;
+        }
+        current.shift_remove(*last)
+    }
+
     /// Set `plugins.entries.<id>.enabled`, creating the objects on the way.
     pub fn set_plugin_enabled(&mut self, id: &str, enabled: bool) -> Result<(), ConfigError> {
-        let entry = self.object_at(&["plugins", "entries", id])?;
-        entry.insert("enabled".into(), Value::Bool(enabled));
-        Ok(())
+        self.set(&["plugins", "entries", id, "enabled"], Value::Bool(enabled))
     }
 
     /// The object at `path`, created if missing; an error if something else is there.
@@ -334,7 +401,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("`plugins` is not valid") && err.contains("expected a boolean"),
+            err.contains("`plugins.entries.a.enabled` is not valid")
+                && err.contains("expected a boolean"),
             "{err}"
         );
 

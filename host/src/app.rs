@@ -1,0 +1,141 @@
+//! Everything a model request needs, assembled once from the state directory:
+//! config, loaded plugins, the provider catalog and the plugin backend. The CLI
+//! builds one per command; the gateway keeps one and swaps it on reload.
+
+use std::sync::Arc;
+
+use crate::catalog::{Catalog, ModelRef, PluginProvider, UnknownModel};
+use crate::config::models::AgentDefaults;
+use crate::config::{ConfigError, ConfigFile};
+use crate::registry::{self, Registry};
+use crate::router::Policy;
+use crate::router::backend::PluginBackend;
+use crate::runtime::{Prompter, Runtime};
+use crate::state::StateDir;
+
+pub struct App {
+    pub state: StateDir,
+    pub config: ConfigFile,
+    pub registry: Registry,
+    pub catalog: Catalog,
+    pub agents: AgentDefaults,
+    pub policy: Policy,
+    pub backend: PluginBackend,
+}
+
+/// Which agent a request is for: its default model and fallbacks differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Agent {
+    Main,
+    Subagent,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Model(#[from] UnknownModel),
+    #[error(
+        "no model chosen: pass --model, or set a default with `claw models set <provider/model>` (agents.defaults.model.primary)"
+    )]
+    NoModel,
+}
+
+impl App {
+    pub async fn load(
+        state: StateDir,
+        runtime: &Arc<Runtime>,
+        prompter: Arc<dyn Prompter>,
+    ) -> Result<App, AppError> {
+        let config = ConfigFile::load(&state.config_path())?;
+        let plugins_cfg = config.plugins()?;
+        let models = config.models()?;
+        let agents = config.agents()?.defaults;
+        let registry =
+            registry::load_all(runtime, &state.plugins_dir(), &plugins_cfg, prompter).await;
+        let plugin_providers: Vec<PluginProvider> = registry
+            .plugins
+            .iter()
+            .filter_map(|p| {
+                let info = p
+                    .provider
+                    .as_ref()
+                    .filter(|i| !i.models.is_empty() && p.plugin.is_some())?;
+                Some(PluginProvider {
+                    plugin: p.id.clone(),
+                    api: info.apis.first().cloned().unwrap_or_default(),
+                    models: info.models.clone(),
+                })
+            })
+            .collect();
+        let env = |k: &str| std::env::var(k).ok();
+        let catalog = Catalog::build(&models, &agents, &plugin_providers, &env);
+        for problem in &catalog.problems {
+            tracing::warn!("config: {problem}");
+        }
+        let backend = PluginBackend::new(&registry, &catalog);
+        let policy = Policy {
+            stop_on: agents.failover.stop_on.iter().copied().collect(),
+        };
+        Ok(App {
+            state,
+            config,
+            registry,
+            catalog,
+            agents,
+            policy,
+            backend,
+        })
+    }
+
+    /// The candidates for a request: the requested model (or the agent's
+    /// primary), then the agent's fallbacks. Unknown fallbacks are reported and skipped.
+    pub fn chain(
+        &self,
+        requested: Option<&str>,
+        agent: Agent,
+    ) -> Result<(Vec<ModelRef>, Vec<String>), AppError> {
+        let defaults = &self.agents;
+        let (primary, fallbacks) = match agent {
+            Agent::Main => (
+                defaults.model.primary.clone(),
+                defaults.model.fallbacks.clone(),
+            ),
+            Agent::Subagent => {
+                let sub = &defaults.subagents;
+                let primary = sub
+                    .model
+                    .as_ref()
+                    .and_then(|m| m.primary.clone())
+                    .or_else(|| defaults.model.primary.clone());
+                let fallbacks = sub
+                    .fallbacks
+                    .clone()
+                    .or_else(|| {
+                        sub.model
+                            .as_ref()
+                            .map(|m| m.fallbacks.clone())
+                            .filter(|f| !f.is_empty())
+                    })
+                    .unwrap_or_else(|| defaults.model.fallbacks.clone());
+                (primary, fallbacks)
+            }
+        };
+        let requested = requested
+            .map(str::to_string)
+            .or(primary)
+            .ok_or(AppError::NoModel)?;
+        let first = self.catalog.resolve(&requested)?;
+        let (chain, problems) = crate::router::build_chain(&self.catalog, &first, &fallbacks);
+        for p in &problems {
+            tracing::warn!("{p}");
+        }
+        Ok((chain, problems))
+    }
+
+    /// Where cooldowns are kept between commands.
+    pub fn cooldowns_path(&self) -> std::path::PathBuf {
+        self.state.root().join("router").join("cooldowns.json")
+    }
+}
