@@ -93,11 +93,19 @@ impl Request {
     /// Send the request and wait for the response head.
     pub fn send(self) -> Result<Response, PluginError> {
         let url = parse_url(&self.url)?;
-        let entries: Vec<(String, Vec<u8>)> = self
+        let mut entries: Vec<(String, Vec<u8>)> = self
             .headers
             .iter()
             .map(|(k, v)| (k.to_ascii_lowercase(), v.clone().into_bytes()))
             .collect();
+        // The body is known up front: say its length rather than sending it
+        // chunked, which some servers (and simple local ones) do not accept.
+        if !self.body.is_empty() && !entries.iter().any(|(k, _)| k == "content-length") {
+            entries.push((
+                "content-length".into(),
+                self.body.len().to_string().into_bytes(),
+            ));
+        }
         let fields = Fields::from_list(&entries).map_err(|e| {
             PluginError::new(
                 ErrorReason::Format,

@@ -28,6 +28,7 @@ mod exports;
 pub mod http;
 pub mod log;
 pub mod prompts;
+pub mod sse;
 mod stream;
 
 pub use errors::{PluginErrorExt, classify_status};
@@ -99,7 +100,7 @@ pub trait Auth: 'static {
 pub mod prelude {
     pub use crate::types::*;
     pub use crate::{Auth, ChatStream, PluginErrorExt, Provider};
-    pub use crate::{http, log, prompts};
+    pub use crate::{http, log, prompts, sse};
 }
 
 #[doc(hidden)]

@@ -1,0 +1,207 @@
+//! Classifying upstream failures, and keeping every message prefixed and free
+//! of the credential. Pure logic, no host calls.
+
+use claw_plugin_sdk::classify_status;
+use claw_plugin_sdk::prelude::*;
+use serde_json::Value;
+
+pub const API: &str = "openai-completions";
+
+/// A failure the upstream reported: an HTTP error body (`status` is `Some`) or
+/// an error chunk in the stream (`None`). OpenAI's shape is
+/// `{"error":{"message":"...","type":"...","code":"..."}}`; OpenRouter puts the
+/// HTTP status in a numeric `code`, Ollama sends `{"error":"..."}`.
+pub fn upstream_error(status: Option<u16>, body: &str, retry_after_ms: Option<u64>) -> PluginError {
+    let json: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let error = &json["error"];
+    let message = error["message"]
+        .as_str()
+        .or(error.as_str())
+        .filter(|s| !s.is_empty());
+    let code = error["code"].as_str().filter(|s| !s.is_empty());
+    let kind = error["type"].as_str().filter(|s| !s.is_empty());
+    let numeric = error["code"]
+        .as_u64()
+        .and_then(|c| u16::try_from(c).ok())
+        .filter(|c| (100..=599).contains(c));
+    let status = status.or(numeric);
+
+    let reason = code
+        .and_then(reason_for_code)
+        .or_else(|| kind.and_then(reason_for_code))
+        .unwrap_or_else(|| classify_status(status.unwrap_or(0), body));
+
+    let origin = match status {
+        Some(code) => format!("HTTP {code}"),
+        None => "stream error".to_string(),
+    };
+    let label = code.or(kind);
+    let detail = match (label, message) {
+        (Some(l), Some(m)) => format!("{l}: {}", preview(m)),
+        (Some(l), None) => l.to_string(),
+        (None, Some(m)) => preview(m),
+        (None, None) => preview(body),
+    };
+    let text = if detail.is_empty() {
+        format!("{API}: {origin}")
+    } else {
+        format!("{API}: {origin} {detail}")
+    };
+    PluginError {
+        reason,
+        message: text,
+        status,
+        retry_after_ms,
+    }
+}
+
+/// Error codes and types of OpenAI and of Moonshot (which names them its own way).
+fn reason_for_code(code: &str) -> Option<ErrorReason> {
+    Some(match code {
+        "insufficient_quota" | "exceeded_current_quota_error" => ErrorReason::Billing,
+        "model_not_found" => ErrorReason::ModelNotFound,
+        "invalid_api_key" | "invalid_authentication_error" => ErrorReason::Auth,
+        "rate_limit_exceeded" | "rate_limit_reached_error" => ErrorReason::RateLimit,
+        "engine_overloaded_error" => ErrorReason::Overloaded,
+        _ => return None,
+    })
+}
+
+/// The first 300 characters, trimmed: enough to say what went wrong.
+fn preview(text: &str) -> String {
+    let short: String = text.trim().chars().take(300).collect();
+    short.trim_end().to_string()
+}
+
+/// Prefix an error from elsewhere (the SDK's HTTP client) with the API kind.
+pub fn prefixed(mut error: PluginError) -> PluginError {
+    if !error.message.starts_with(API) {
+        error.message = format!("{API}: {}", error.message);
+    }
+    error
+}
+
+/// Replace the credential wherever it appears: upstreams sometimes echo it.
+pub fn redact(mut error: PluginError, secret: Option<&str>) -> PluginError {
+    if let Some(secret) = secret.filter(|s| !s.is_empty()) {
+        error.message = error.message.replace(secret, "[redacted]");
+    }
+    error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_types_map_to_reasons() {
+        let cases = [
+            (
+                429,
+                r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#,
+                ErrorReason::Billing,
+            ),
+            (
+                404,
+                r#"{"error":{"message":"The model `gpt-9` does not exist","type":"invalid_request_error","code":"model_not_found"}}"#,
+                ErrorReason::ModelNotFound,
+            ),
+            (
+                401,
+                r#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}"#,
+                ErrorReason::Auth,
+            ),
+            (
+                429,
+                r#"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}"#,
+                ErrorReason::RateLimit,
+            ),
+            (
+                429,
+                r#"{"error":{"message":"busy","type":"engine_overloaded_error"}}"#,
+                ErrorReason::Overloaded,
+            ),
+            (
+                429,
+                r#"{"error":{"message":"Your account is suspended, please check your plan","type":"exceeded_current_quota_error"}}"#,
+                ErrorReason::Billing,
+            ),
+            (
+                400,
+                r#"{"error":{"message":"bad","type":"invalid_request_error","code":null}}"#,
+                ErrorReason::Format,
+            ),
+            (
+                402,
+                r#"{"error":{"message":"Insufficient credits","code":402}}"#,
+                ErrorReason::Billing,
+            ),
+            (
+                404,
+                r#"{"error":"model 'llama9' not found"}"#,
+                ErrorReason::ModelNotFound,
+            ),
+            (
+                503,
+                "<html>Service Unavailable</html>",
+                ErrorReason::Unknown,
+            ),
+        ];
+        for (status, body, reason) in cases {
+            let e = upstream_error(Some(status), body, None);
+            assert_eq!(e.reason, reason, "{body}");
+            assert_eq!(e.status, Some(status));
+            assert!(
+                e.message.starts_with("openai-completions: HTTP "),
+                "{}",
+                e.message
+            );
+        }
+    }
+
+    #[test]
+    fn messages_name_status_code_and_text() {
+        let body = r#"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}"#;
+        let e = upstream_error(Some(429), body, Some(1500));
+        assert_eq!(
+            e.message,
+            "openai-completions: HTTP 429 rate_limit_exceeded: Rate limit reached"
+        );
+        assert_eq!(e.retry_after_ms, Some(1500));
+        let e = upstream_error(Some(500), "", None);
+        assert_eq!(e.message, "openai-completions: HTTP 500");
+        let e = upstream_error(Some(500), &"x".repeat(5000), None);
+        assert!(e.message.len() < 400);
+    }
+
+    #[test]
+    fn stream_errors_take_the_status_from_a_numeric_code() {
+        let body = r#"{"id":"x","error":{"code":429,"message":"Rate limited upstream"}}"#;
+        let e = upstream_error(None, body, None);
+        assert_eq!((e.reason, e.status), (ErrorReason::RateLimit, Some(429)));
+        assert_eq!(
+            e.message,
+            "openai-completions: HTTP 429 Rate limited upstream"
+        );
+        let e = upstream_error(None, r#"{"error":{"message":"boom"}}"#, None);
+        assert_eq!(
+            (e.reason, e.message.as_str()),
+            (
+                ErrorReason::Unknown,
+                "openai-completions: stream error boom"
+            )
+        );
+    }
+
+    #[test]
+    fn secrets_are_redacted_and_messages_prefixed() {
+        let body = r#"{"error":{"message":"Incorrect API key provided: sk-abc123","code":"invalid_api_key"}}"#;
+        let e = redact(upstream_error(Some(401), body, None), Some("sk-abc123"));
+        assert!(!e.message.contains("sk-abc123"), "{}", e.message);
+        let e = prefixed(PluginError::new(
+            ErrorReason::Network,
+            "request to x failed",
+        ));
+        assert_eq!(e.message, "openai-completions: request to x failed");
+    }
+}
