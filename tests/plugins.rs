@@ -80,16 +80,24 @@ fn compiled_plugins_are_cached_and_a_damaged_cache_entry_is_recompiled() {
     let claw = Claw::new();
     assert_eq!(claw.plugins()["echo"]["cache"], "miss");
     assert_eq!(claw.plugins()["echo"]["cache"], "hit");
+    // One entry per bundled plugin; damage every one of them.
+    let loaded = claw
+        .plugins()
+        .values()
+        .filter(|p| p["status"] == "loaded")
+        .count();
     let entries: Vec<_> = std::fs::read_dir(claw.dir().join("cache"))
         .unwrap()
         .flatten()
         .collect();
-    assert_eq!(entries.len(), 1);
-    let path = entries[0].path();
-    let mut bytes = std::fs::read(&path).unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0xff;
-    std::fs::write(&path, bytes).unwrap();
+    assert_eq!(entries.len(), loaded);
+    for entry in entries {
+        let path = entry.path();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0xff;
+        std::fs::write(&path, bytes).unwrap();
+    }
     let plugins = claw.plugins();
     assert_eq!(plugins["echo"]["status"], "loaded");
     assert_eq!(
@@ -475,7 +483,7 @@ fn enable_and_disable_change_only_that_entry_of_the_config() {
     assert!(
         unknown
             .stderr
-            .contains("no plugin with id \"nope\"; known plugins: echo"),
+            .contains("no plugin with id \"nope\"; known plugins: anthropic-messages, echo, openai-completions"),
         "{}",
         unknown.stderr
     );
