@@ -103,8 +103,13 @@ struct Shared {
 
 impl Upstream {
     pub fn start() -> Upstream {
+        Self::start_on(0)
+    }
+
+    /// Listen on 127.0.0.1:`port` (0: any free port).
+    pub fn start_on(port: u16) -> Upstream {
         // Bind synchronously so the port is known before `start` returns.
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind stand-in");
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind stand-in");
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Mutex::new(Shared::default()));
