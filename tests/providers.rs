@@ -586,6 +586,37 @@ fn a_primary_that_stalls_with_keep_alives_times_out_and_the_fallback_answers() {
 }
 
 #[test]
+fn every_fallback_decision_is_logged() {
+    let upstream = Upstream::start();
+    upstream.behave(
+        "MiniMax-M2.1",
+        Behavior::Status {
+            code: 529,
+            retry_after: None,
+        },
+    );
+    let claw = claw_with(&upstream, json!({}));
+    let run = claw.run_env(
+        &["infer", "model", "run", "--prompt", "hi"],
+        &[("CLAW_LOG", "claw::router=info")],
+    );
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("model fallback decision"))
+        .unwrap_or_else(|| panic!("{}", run.stderr));
+    for part in [
+        "candidate=minimax/MiniMax-M2.1",
+        "reason=\"overloaded\"",
+        "status=529",
+        "next=openrouter/minimax/minimax-m2.1",
+        "try next",
+    ] {
+        assert!(line.contains(part), "{part} missing from: {line}");
+    }
+}
+
+#[test]
 fn the_last_candidate_gets_no_first_token_cut_off() {
     let upstream = Upstream::start();
     upstream.behave(

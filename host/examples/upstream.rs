@@ -25,12 +25,18 @@ fn main() {
             continue;
         };
         let behavior = match behavior {
-            "stall" => Behavior::Stall { ms: 60_000, ping_every_ms: 1_000 },
+            "stall" => Behavior::Stall {
+                ms: 60_000,
+                ping_every_ms: 1_000,
+            },
             "empty" => Behavior::EmptyStream,
             "cut" => Behavior::CutAfter { words: 5 },
             "malformed" => Behavior::Malformed,
             code => match code.parse() {
-                Ok(code) => Behavior::Status { code, retry_after: (code == 429).then_some(30) },
+                Ok(code) => Behavior::Status {
+                    code,
+                    retry_after: (code == 429).then_some(30),
+                },
                 Err(_) => {
                     eprintln!("ignoring {pair:?}: unknown behavior");
                     continue;
@@ -40,8 +46,14 @@ fn main() {
         upstream.behave(model, behavior);
     }
     println!("stand-in listening on {}", upstream.url());
-    println!("  Anthropic: {}/anthropic  (POST .../v1/messages)", upstream.url());
-    println!("  OpenAI:    {}/v1  (POST .../chat/completions)", upstream.url());
+    println!(
+        "  Anthropic: {}/anthropic  (POST .../v1/messages)",
+        upstream.url()
+    );
+    println!(
+        "  OpenAI:    {}/v1  (POST .../chat/completions)",
+        upstream.url()
+    );
     loop {
         std::thread::park();
     }

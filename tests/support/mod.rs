@@ -72,10 +72,16 @@ impl Claw {
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
+        self.run_env(args, &[])
+    }
+
+    /// Run with extra environment variables (e.g. `CLAW_LOG`).
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let output = Command::new(CLAW)
             .args(args)
             .env("CLAW_STATE_DIR", self.dir())
             .env_remove("CLAW_LOG")
+            .envs(env.iter().copied())
             .output()
             .expect("run claw");
         Run::from(output)
