@@ -81,9 +81,11 @@ fn init_logging(verbose: bool) {
     let default = if verbose { "info" } else { "error" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("CLAW_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .with_target(false)
         .try_init();
 }
