@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod discovery;
 pub mod enablement;
+pub mod gateway;
 pub mod install;
 pub mod loader;
 pub mod manifest;
