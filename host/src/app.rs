@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::auth::{self, AuthManager, AuthSection, AuthStore};
 use crate::catalog::{Catalog, ModelRef, PluginProvider, UnknownModel};
 use crate::config::models::AgentDefaults;
 use crate::config::{ConfigError, ConfigFile};
@@ -21,6 +22,7 @@ pub struct App {
     pub agents: AgentDefaults,
     pub policy: Policy,
     pub backend: PluginBackend,
+    pub auth: Arc<AuthManager>,
 }
 
 /// Which agent a request is for: its default model and fallbacks differ.
@@ -36,6 +38,8 @@ pub enum AppError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Model(#[from] UnknownModel),
+    #[error("{0}")]
+    Auth(String),
     #[error(
         "no model chosen: pass --model, or set a default with `claw models set <provider/model>` (agents.defaults.model.primary)"
     )]
@@ -58,10 +62,12 @@ impl App {
             .plugins
             .iter()
             .filter_map(|p| {
+                // Plugins with an auth role bring their provider through a login's
+                // config patch instead, with the credential it creates.
                 let info = p
                     .provider
                     .as_ref()
-                    .filter(|i| !i.models.is_empty() && p.plugin.is_some())?;
+                    .filter(|i| !i.models.is_empty() && p.plugin.is_some() && p.auth.is_none())?;
                 Some(PluginProvider {
                     plugin: p.id.clone(),
                     api: info.apis.first().cloned().unwrap_or_default(),
@@ -69,12 +75,17 @@ impl App {
                 })
             })
             .collect();
+        let auth_section: AuthSection = config.auth()?;
+        let store = AuthStore::new(state.root());
+        let stored = store.load().map_err(|e| AppError::Auth(e.to_string()))?;
         let env = |k: &str| std::env::var(k).ok();
-        let catalog = Catalog::build(&models, &agents, &plugin_providers, &env);
+        let profile = |provider: &str| auth::profile_for(provider, &auth_section, &stored);
+        let catalog = Catalog::build(&models, &agents, &plugin_providers, &env, &profile);
         for problem in &catalog.problems {
             tracing::warn!("config: {problem}");
         }
-        let backend = PluginBackend::new(&registry, &catalog);
+        let auth = Arc::new(AuthManager::new(store, &registry));
+        let backend = PluginBackend::new(&registry, &catalog, auth.clone());
         let policy = Policy {
             stop_on: agents.failover.stop_on.iter().copied().collect(),
         };
@@ -86,6 +97,7 @@ impl App {
             agents,
             policy,
             backend,
+            auth,
         })
     }
 

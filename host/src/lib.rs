@@ -3,6 +3,7 @@
 //! above them works with plain Rust types.
 
 pub mod app;
+pub mod auth;
 pub mod bundled;
 pub mod catalog;
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod install;
 pub mod loader;
 pub mod manifest;
 pub mod registry;
+pub mod reports;
 pub mod router;
 pub mod runtime;
 pub mod sdk_compat;

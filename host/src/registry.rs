@@ -70,6 +70,8 @@ pub struct PluginReport {
     pub auth: Option<AuthInfo>,
     pub load_ms: Option<f64>,
     pub cache: Option<CacheOutcome>,
+    /// Content hash of the component, to tell a rebuilt plugin on reload.
+    pub digest: Option<String>,
     #[serde(skip)]
     pub plugin: Option<Arc<Plugin>>,
 }
@@ -101,6 +103,7 @@ impl PluginReport {
             auth: None,
             load_ms: None,
             cache: None,
+            digest: None,
             plugin: None,
         }
     }
@@ -129,6 +132,11 @@ pub struct Registry {
 impl Registry {
     pub fn get(&self, id: &str) -> Option<&PluginReport> {
         self.plugins.iter().find(|p| p.id == id)
+    }
+
+    /// `{"plugins": [...]}`, as `claw plugins list --json` and the admin API print it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({ "plugins": self.plugins })
     }
 
     pub fn count(&self, status: Status) -> usize {
@@ -203,6 +211,9 @@ async fn load_one(
         Err(e) if decision.enabled => return report.fail(e),
         Err(_) => return report.disable(decision.reason),
     };
+    report.digest = Some(hex::encode(
+        &<sha2::Sha256 as sha2::Digest>::digest(&bytes)[..8],
+    ));
     if !decision.enabled {
         // Not loaded, but say which SDK it was built with when that is cheap to tell.
         report.sdk = loader::sdk_label(&manifest.id, &bytes);

@@ -67,6 +67,11 @@ pub enum Credential {
         key: String,
         from: String,
     },
+    /// A stored auth profile (`provider:name`), read and refreshed per request.
+    Profile {
+        id: String,
+        kind: crate::auth::Kind,
+    },
     /// Needed but absent; `hint` says how to supply it.
     Missing {
         hint: String,
@@ -78,6 +83,7 @@ impl fmt::Debug for Credential {
         match self {
             Credential::None => write!(f, "None"),
             Credential::ApiKey { from, .. } => write!(f, "ApiKey(from {from})"),
+            Credential::Profile { id, kind } => write!(f, "Profile({id}, {})", kind.as_str()),
             Credential::Missing { hint } => write!(f, "Missing({hint})"),
         }
     }
@@ -89,6 +95,7 @@ impl Credential {
         match self {
             Credential::None => "none needed".into(),
             Credential::ApiKey { from, .. } => format!("api key from {from}"),
+            Credential::Profile { id, kind } => format!("{} profile {id}", kind.as_str()),
             Credential::Missing { hint } => format!("missing: {hint}"),
         }
     }
@@ -164,6 +171,7 @@ impl Catalog {
         agents: &AgentDefaults,
         plugin_providers: &[PluginProvider],
         env: &dyn Fn(&str) -> Option<String>,
+        profile: &dyn Fn(&str) -> Option<(String, crate::auth::Kind)>,
     ) -> Catalog {
         let mut catalog = Catalog::default();
         if models.mode == MergeMode::Merge {
@@ -185,7 +193,8 @@ impl Catalog {
             }
             for preset in presets::PRESETS {
                 let key = env(preset.env_key).filter(|k| !k.is_empty());
-                if key.is_some() || models.providers.contains_key(preset.id) {
+                let stored = profile(preset.id);
+                if key.is_some() || stored.is_some() || models.providers.contains_key(preset.id) {
                     catalog
                         .providers
                         .insert(preset.id.into(), from_preset(preset, key));
@@ -202,6 +211,14 @@ impl Catalog {
                     catalog.providers.insert(id.clone(), provider);
                 }
                 Err(problem) => catalog.problems.push(problem),
+            }
+        }
+        // A stored login beats an environment variable; an explicit apiKey in
+        // config beats both.
+        for provider in catalog.providers.values_mut() {
+            let explicit = matches!(&provider.credential, Credential::ApiKey { from, .. } if from.starts_with("models.providers"));
+            if !explicit && let Some((id, kind)) = profile(&provider.id) {
+                provider.credential = Credential::Profile { id, kind };
             }
         }
         for (reference, settings) in &agents.models {
@@ -477,7 +494,7 @@ mod tests {
                 },
             )],
         };
-        Catalog::build(&models, &agents.defaults, &[echo], &lookup)
+        Catalog::build(&models, &agents.defaults, &[echo], &lookup, &|_| None)
     }
 
     #[test]

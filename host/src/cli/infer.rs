@@ -4,12 +4,15 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+
+use http::Method;
 use serde_json::json;
 
 use super::Context;
+use super::client::GatewayClient;
 use crate::app::Agent;
-use crate::router::{Cooldowns, Delivery, Prompt, Router, RunOutcome};
-use crate::runtime::types::{ChatEvent, ContentPart, Message, Role, Usage};
+use crate::router::{Cooldowns, Delivery, Prompt, Router};
+use crate::runtime::types::{ChatEvent, ContentPart, Message, Role};
 
 #[derive(Subcommand)]
 pub enum InferCommand {
@@ -57,9 +60,85 @@ pub async fn run(command: InferCommand, verbose: bool) -> anyhow::Result<ExitCod
         command: ModelCommand::Run(args),
     } = command;
     let ctx = Context::open()?;
+    // Through a running gateway (warm plugins, shared cooldowns), unless the
+    // reply should stream to this terminal.
+    let via_gateway = if args.stream && !args.json {
+        None
+    } else {
+        GatewayClient::discover(&ctx.state)
+    };
+    let (outcome, streamed) = match via_gateway {
+        Some(client) => {
+            if verbose {
+                eprintln!("(via the gateway at {})", client.running.url());
+            }
+            let body = json!({
+                "model": args.model, "prompt": args.prompt, "system": args.system, "maxTokens": args.max_tokens,
+                "temperature": args.temperature, "subagent": args.agent == Agent::Subagent,
+            });
+            (
+                client.ok(Method::POST, "/admin/infer", Some(&body)).await?,
+                false,
+            )
+        }
+        None => {
+            if verbose {
+                eprintln!("(in-process: no gateway is running, or --stream)");
+            }
+            (run_here(ctx, &args).await?, args.stream && !args.json)
+        }
+    };
+
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
+    } else {
+        let text = outcome["outputs"][0]["text"].as_str().unwrap_or("");
+        if streamed {
+            if !text.is_empty() {
+                println!();
+            }
+        } else if !text.is_empty() {
+            println!("{text}");
+        }
+        let ok = outcome["ok"] == true;
+        if verbose || !ok {
+            for a in outcome["attempts"].as_array().into_iter().flatten() {
+                let reason = a["reason"]
+                    .as_str()
+                    .map(|r| format!(" {r}"))
+                    .unwrap_or_default();
+                let status = a["status"]
+                    .as_u64()
+                    .map(|s| format!(" HTTP {s}"))
+                    .unwrap_or_default();
+                let error = a["error"]
+                    .as_str()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "  {}/{}: {}{reason}{status} in {} ms{error}",
+                    a["provider"].as_str().unwrap_or("?"),
+                    a["model"].as_str().unwrap_or("?"),
+                    a["outcome"].as_str().unwrap_or("?"),
+                    a["latencyMs"]
+                );
+            }
+        }
+        if let Some(error) = outcome["error"].as_str() {
+            eprintln!("error: {error}");
+        }
+    }
+    Ok(if outcome["ok"] == true {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Load the plugins here and route the prompt; cooldowns persist in the state dir.
+async fn run_here(ctx: Context, args: &RunArgs) -> anyhow::Result<serde_json::Value> {
     let app = ctx.app().await?;
     let (chain, _) = app.chain(args.model.as_deref(), args.agent)?;
-
     let mut messages = Vec::new();
     if let Some(system) = &args.system {
         messages.push(Message {
@@ -79,7 +158,7 @@ pub async fn run(command: InferCommand, verbose: bool) -> anyhow::Result<ExitCod
     };
 
     let cooldowns_path = app.cooldowns_path();
-    let mut cooldowns = Cooldowns::load(&cooldowns_path);
+    let cooldowns = std::sync::Mutex::new(Cooldowns::load(&cooldowns_path));
     let print_live = args.stream && !args.json;
     let mut deliver = |d: Delivery| {
         if let (true, Delivery::Event(ChatEvent::Text(t))) = (print_live, &d) {
@@ -87,105 +166,23 @@ pub async fn run(command: InferCommand, verbose: bool) -> anyhow::Result<ExitCod
             let _ = std::io::stdout().flush();
         }
     };
-    let mut router = Router {
+    let router = Router {
         catalog: &app.catalog,
         backend: &app.backend,
         policy: &app.policy,
         settings: app.agents.failover.clone(),
-        cooldowns: &mut cooldowns,
+        cooldowns: &cooldowns,
     };
     let outcome = router.run(&chain, &prompt, &mut deliver).await;
-    if let Err(e) = cooldowns.save(&cooldowns_path) {
+    if let Err(e) = cooldowns
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .save(&cooldowns_path)
+    {
         tracing::warn!(
             "could not save cooldowns to {}: {e}",
             cooldowns_path.display()
         );
     }
-
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&outcome_json(&app, &outcome))?
-        );
-    } else {
-        if print_live {
-            if !outcome.text.is_empty() {
-                println!();
-            }
-        } else if !outcome.text.is_empty() {
-            println!("{}", outcome.text);
-        }
-        if verbose || !outcome.ok {
-            for a in &outcome.attempts {
-                let reason = a
-                    .reason
-                    .map(|r| format!(" {}", r.as_str()))
-                    .unwrap_or_default();
-                let status = a.status.map(|s| format!(" HTTP {s}")).unwrap_or_default();
-                let error = a
-                    .error
-                    .as_deref()
-                    .map(|e| format!(": {e}"))
-                    .unwrap_or_default();
-                eprintln!(
-                    "  {}/{}: {:?}{reason}{status} in {} ms{error}",
-                    a.provider, a.model, a.outcome, a.latency_ms
-                );
-            }
-        }
-        if let Some(error) = &outcome.error {
-            eprintln!("error: {error}");
-        }
-    }
-    Ok(if outcome.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
-}
-
-fn outcome_json(app: &crate::app::App, outcome: &RunOutcome) -> serde_json::Value {
-    let outputs = if outcome.text.is_empty() {
-        json!([])
-    } else {
-        json!([{ "text": outcome.text }])
-    };
-    let spec = outcome
-        .provider
-        .as_ref()
-        .zip(outcome.model.as_ref())
-        .and_then(|(p, m)| app.catalog.providers.get(p)?.model(m).cloned());
-    let mut value = json!({
-        "ok": outcome.ok,
-        "provider": outcome.provider,
-        "model": outcome.model,
-        "attempts": outcome.attempts,
-        "outputs": outputs,
-        "usage": outcome.usage.map(|u| usage_json(&u, spec.as_ref())),
-        "stopReason": outcome.stop_reason,
-    });
-    if let Some(error) = &outcome.error {
-        value["error"] = json!(error);
-    }
-    value
-}
-
-/// Token counts, and the cost when the model's prices are known.
-pub fn usage_json(u: &Usage, spec: Option<&crate::catalog::ModelSpec>) -> serde_json::Value {
-    let mut value = json!({
-        "inputTokens": u.input_tokens,
-        "outputTokens": u.output_tokens,
-        "cacheReadTokens": u.cache_read_tokens,
-        "cacheWriteTokens": u.cache_write_tokens,
-        "totalTokens": u.input_tokens + u.output_tokens,
-    });
-    if let Some(c) = spec.map(|s| s.cost) {
-        let usd = (u.input_tokens as f64 * c.input
-            + u.output_tokens as f64 * c.output
-            + u.cache_read_tokens as f64 * c.cache_read
-            + u.cache_write_tokens as f64 * c.cache_write)
-            / 1e6;
-        value["costUsd"] = json!((usd * 1e6).round() / 1e6);
-    }
-    value
+    Ok(crate::reports::outcome_json(&app, &outcome))
 }

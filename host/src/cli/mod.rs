@@ -1,9 +1,13 @@
 //! The `claw` command line. Human output is a table; listing commands take
 //! `--json`; failures exit non-zero with the reason and its context.
 
+mod auth;
+mod client;
+mod gateway;
 mod infer;
 mod models;
 mod plugins;
+mod prompter;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -45,11 +49,38 @@ enum Command {
         #[command(subcommand)]
         command: models::ModelsCommand,
     },
+    /// Run the gateway: OpenAI- and Anthropic-compatible endpoints and the admin API.
+    Gateway {
+        #[command(subcommand)]
+        command: gateway::GatewayCommand,
+    },
+    /// Log in to providers and manage stored credentials.
+    Auth {
+        #[command(subcommand)]
+        command: auth::AuthCommand,
+    },
+    /// Set up a provider in one step, e.g. `--auth-choice minimax-portal`.
+    Onboard {
+        /// minimax-portal, minimax-portal-cn, minimax-api, minimax-cn-api, anthropic-api, openrouter-api, moonshot-api
+        #[arg(long)]
+        auth_choice: String,
+    },
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    // The gateway logs its requests; one-shot commands only say what went wrong.
+    let serving = matches!(
+        cli.command,
+        Command::Gateway {
+            command: gateway::GatewayCommand::Run { .. }
+        }
+    );
+    init_logging(if serving || cli.verbose {
+        "info"
+    } else {
+        "error"
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -65,6 +96,9 @@ pub fn main() -> ExitCode {
             Command::Plugins { command } => plugins::run(command, cli.verbose).await,
             Command::Infer { command } => infer::run(command, cli.verbose).await,
             Command::Models { command } => models::run(command).await,
+            Command::Auth { command } => auth::run(command).await,
+            Command::Gateway { command } => gateway::run(command).await,
+            Command::Onboard { auth_choice } => auth::onboard(&auth_choice).await,
         }
     });
     match result {
@@ -77,8 +111,7 @@ pub fn main() -> ExitCode {
 }
 
 /// Logs go to stderr; `CLAW_LOG` takes a tracing filter (e.g. `claw=debug`).
-fn init_logging(verbose: bool) {
-    let default = if verbose { "info" } else { "error" };
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CLAW_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -118,8 +151,16 @@ impl Context {
 
     /// Load plugins and the provider catalog for model requests.
     async fn app(self) -> anyhow::Result<crate::app::App> {
+        self.app_with(Arc::new(crate::runtime::Headless)).await
+    }
+
+    /// Like `app`, with `prompter` for plugins' interactive steps.
+    async fn app_with(
+        self,
+        prompter: Arc<dyn crate::runtime::Prompter>,
+    ) -> anyhow::Result<crate::app::App> {
         let runtime = self.runtime()?;
-        Ok(crate::app::App::load(self.state, &runtime, Arc::new(crate::runtime::Headless)).await?)
+        Ok(crate::app::App::load(self.state, &runtime, prompter).await?)
     }
 
     /// A runtime that keeps nothing on disk (used to validate before installing).

@@ -2,7 +2,7 @@
 //! probes of the configured chain.
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Subcommand;
 use serde_json::{Value, json};
@@ -10,8 +10,6 @@ use serde_json::{Value, json};
 use super::Context;
 use crate::app::{Agent, App};
 use crate::catalog::{Credential, ModelRef};
-use crate::router::{Backend, Failure, Prompt, Reason, ReplyStream};
-use crate::runtime::types::{ChatEvent, ContentPart, Message, Role};
 
 #[derive(Subcommand)]
 pub enum ModelsCommand {
@@ -328,59 +326,32 @@ async fn status(
     agent: Agent,
     as_json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let chain = match app.chain(None, agent) {
-        Ok((chain, _)) => chain,
-        Err(crate::app::AppError::NoModel) => Vec::new(),
-        Err(e) => return Err(e.into()),
-    };
-    let probes = if probe {
-        Some(run_probes(app, &chain, timeout).await)
-    } else {
-        None
+    let out = match super::client::GatewayClient::discover(&app.state) {
+        Some(client) => {
+            let query = format!(
+                "/admin/models/status?probe={}&timeoutMs={}&agent={}",
+                u8::from(probe),
+                timeout.as_millis(),
+                if agent == Agent::Subagent {
+                    "subagent"
+                } else {
+                    "main"
+                }
+            );
+            client.ok(http::Method::GET, &query, None).await?
+        }
+        None => crate::reports::models_status(app, agent, probe.then_some(timeout)).await?,
     };
     if as_json {
-        let mut out = json!({
-            "primary": chain.first().map(ToString::to_string),
-            "fallbacks": chain.iter().skip(1).map(ToString::to_string).collect::<Vec<_>>(),
-            "aliases": app.catalog.aliases.iter().map(|(a, r)| (a.clone(), json!(r.to_string()))).collect::<serde_json::Map<_, _>>(),
-        });
-        if let Some(probes) = &probes {
-            out["probes"] = json!(probes);
-        }
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        match chain.first() {
-            Some(p) => println!("default:   {p}"),
-            None => println!("default:   none (set one with `claw models set <provider/model>`)"),
-        }
-        for (i, f) in chain.iter().skip(1).enumerate() {
-            println!("fallback {}: {f}", i + 1);
-        }
-        for r in &chain {
-            if let Some(p) = app.catalog.providers.get(&r.provider) {
-                println!(
-                    "  {r}: {} via api {}, {}",
-                    p.origin,
-                    p.api,
-                    p.credential.describe()
-                );
-            }
-        }
-        for probe in probes.iter().flatten() {
-            let error = probe["error"]
-                .as_str()
-                .map(|e| format!(": {e}"))
-                .unwrap_or_default();
-            println!(
-                "probe {}/{}: {} in {} ms{error}",
-                probe["provider"].as_str().unwrap_or("-"),
-                probe["model"].as_str().unwrap_or("-"),
-                probe["status"].as_str().unwrap_or("?"),
-                probe["latencyMs"]
-            );
-        }
+        render_status(&out);
     }
-    let all_ok = probes.iter().flatten().all(|p| p["status"] == "ok");
+    let all_ok = out["probes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|p| p["status"] == "ok");
     Ok(if all_ok {
         ExitCode::SUCCESS
     } else {
@@ -388,64 +359,40 @@ async fn status(
     })
 }
 
-/// Probe each model of the chain concurrently with a short prompt.
-async fn run_probes(app: &App, chain: &[ModelRef], timeout: Duration) -> Vec<Value> {
-    if chain.is_empty() {
-        return vec![
-            json!({"provider": null, "model": null, "status": "no_model", "latencyMs": 0,
-            "error": "no model configured; set one with `claw models set <provider/model>`"}),
-        ];
+/// The human form of `models status --json`.
+pub fn render_status(out: &Value) {
+    match out["primary"].as_str() {
+        Some(p) => println!("default:   {p}"),
+        None => println!("default:   none (set one with `claw models set <provider/model>`)"),
     }
-    let prompt = Prompt {
-        messages: vec![Message {
-            role: Role::User,
-            content: vec![ContentPart::Text("Reply with the word OK.".into())],
-        }],
-        max_tokens: Some(16),
-        temperature: None,
-        streaming: true,
-    };
-    let probes = chain.iter().map(|r| {
-        let prompt = &prompt;
-        async move {
-            let started = Instant::now();
-            let result = tokio::time::timeout(timeout, probe_one(app, r, prompt)).await;
-            let (status, error) = match result {
-                Ok(Ok(())) => ("ok".to_string(), None),
-                Ok(Err(f)) => (probe_status(f.reason).to_string(), Some(f.message)),
-                Err(_) => (
-                    "timeout".to_string(),
-                    Some(format!("no reply within {} ms", timeout.as_millis())),
-                ),
-            };
-            json!({"provider": r.provider, "model": r.model, "status": status,
-                   "latencyMs": started.elapsed().as_millis() as u64, "error": error})
-        }
-    });
-    futures::future::join_all(probes).await
-}
-
-async fn probe_one(app: &App, r: &ModelRef, prompt: &Prompt) -> Result<(), Failure> {
-    let mut stream = app.backend.start(&app.catalog, r, prompt).await?;
-    while let Some(events) = stream.next().await? {
-        if events
-            .iter()
-            .any(|e| matches!(e, ChatEvent::Text(t) | ChatEvent::Thinking(t) if !t.is_empty()))
-        {
-            return Ok(());
-        }
+    for (i, f) in out["fallbacks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        println!("fallback {}: {}", i + 1, f.as_str().unwrap_or("?"));
     }
-    Err(Failure::new(
-        Reason::EmptyResponse,
-        "the reply ended without any content",
-    ))
-}
-
-/// Probe statuses are the failover reasons, with plugin failures folded into `unknown`.
-fn probe_status(reason: Reason) -> &'static str {
-    match reason {
-        Reason::PluginTrap | Reason::PluginMemory | Reason::Cooldown => "unknown",
-        Reason::PluginTimeout => "timeout",
-        other => other.as_str(),
+    for c in out["chain"].as_array().into_iter().flatten() {
+        println!(
+            "  {}: {} via api {}, {}",
+            c["ref"].as_str().unwrap_or("?"),
+            c["origin"].as_str().unwrap_or("?"),
+            c["api"].as_str().unwrap_or("?"),
+            c["auth"].as_str().unwrap_or("?")
+        );
+    }
+    for probe in out["probes"].as_array().into_iter().flatten() {
+        let error = probe["error"]
+            .as_str()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default();
+        println!(
+            "probe {}/{}: {} in {} ms{error}",
+            probe["provider"].as_str().unwrap_or("-"),
+            probe["model"].as_str().unwrap_or("-"),
+            probe["status"].as_str().unwrap_or("?"),
+            probe["latencyMs"]
+        );
     }
 }

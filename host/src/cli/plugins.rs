@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use serde_json::json;
+use http::Method;
+use serde_json::{Value, json};
+
+use super::client::GatewayClient;
 
 use super::Context;
 use crate::install;
@@ -55,33 +58,46 @@ pub async fn run(command: PluginsCommand, verbose: bool) -> anyhow::Result<ExitC
     let mut ctx = Context::open()?;
     match command {
         PluginsCommand::List { json } => {
-            let registry = load(&ctx).await?;
+            let listing = listing(&ctx, verbose).await?;
             if json {
-                print_json(&list_json(&ctx, &registry));
+                print_json(&listing);
             } else {
-                print_table(&registry, verbose);
-                println!("{}", summary(&registry));
+                print_table(&listing, verbose);
+                println!("{}", summary(&listing));
             }
             Ok(ExitCode::SUCCESS)
         }
         PluginsCommand::Info { id, json } => {
-            let registry = load(&ctx).await?;
-            let Some(report) = registry.get(&id) else {
-                let known: Vec<&str> = registry.plugins.iter().map(|p| p.id.as_str()).collect();
-                anyhow::bail!(
-                    "no plugin with id \"{id}\"; known plugins: {}",
-                    known.join(", ")
-                );
+            let report = match GatewayClient::discover(&ctx.state) {
+                Some(client) => {
+                    say_via(verbose, Some(&client));
+                    client
+                        .ok(Method::GET, &format!("/admin/plugins/{id}"), None)
+                        .await?
+                }
+                None => {
+                    say_via(verbose, None);
+                    let registry = load(&ctx).await?;
+                    let Some(report) = registry.get(&id) else {
+                        let known: Vec<&str> =
+                            registry.plugins.iter().map(|p| p.id.as_str()).collect();
+                        anyhow::bail!(
+                            "no plugin with id \"{id}\"; known plugins: {}",
+                            known.join(", ")
+                        );
+                    };
+                    serde_json::to_value(report)?
+                }
             };
             if json {
-                print_json(&serde_json::to_value(report)?);
+                print_json(&report);
             } else {
-                print_info(report);
+                print_info(&report);
             }
             Ok(ExitCode::SUCCESS)
         }
-        PluginsCommand::Enable { id } => set_enabled(&mut ctx, &id, true).await,
-        PluginsCommand::Disable { id } => set_enabled(&mut ctx, &id, false).await,
+        PluginsCommand::Enable { id } => set_enabled(&mut ctx, &id, true, verbose).await,
+        PluginsCommand::Disable { id } => set_enabled(&mut ctx, &id, false, verbose).await,
         PluginsCommand::Install {
             path,
             manifest,
@@ -141,7 +157,8 @@ pub async fn run(command: PluginsCommand, verbose: bool) -> anyhow::Result<ExitC
                 .filter(|p| p.status == Status::Error && p.enabled_or_unknown())
                 .collect();
             if json {
-                let mut out = list_json(&ctx, &registry);
+                let mut out = registry.to_json();
+                out["stateDir"] = json!(ctx.state.root().display().to_string());
                 out["ok"] = json!(failing.is_empty());
                 print_json(&out);
             } else {
@@ -156,7 +173,7 @@ pub async fn run(command: PluginsCommand, verbose: bool) -> anyhow::Result<ExitC
                     };
                     println!("{mark} {}: {text}", p.id);
                 }
-                println!("{}", summary(&registry));
+                println!("{}", summary(&registry.to_json()));
                 if !failing.is_empty() {
                     println!(
                         "{} enabled plugin(s) failed to load; fix them, or turn them off with `claw plugins disable <id>`.",
@@ -191,7 +208,52 @@ async fn load(ctx: &Context) -> anyhow::Result<Registry> {
     .await)
 }
 
-async fn set_enabled(ctx: &mut Context, id: &str, enabled: bool) -> anyhow::Result<ExitCode> {
+/// `plugins list --json`: from the running gateway when there is one, else
+/// by loading the plugins here.
+async fn listing(ctx: &Context, verbose: bool) -> anyhow::Result<Value> {
+    if let Some(client) = GatewayClient::discover(&ctx.state) {
+        say_via(verbose, Some(&client));
+        return client.ok(Method::GET, "/admin/plugins", None).await;
+    }
+    say_via(verbose, None);
+    let mut listing = load(ctx).await?.to_json();
+    listing["stateDir"] = json!(ctx.state.root().display().to_string());
+    Ok(listing)
+}
+
+/// With `--verbose`, say where the answer comes from.
+fn say_via(verbose: bool, client: Option<&GatewayClient>) {
+    if verbose {
+        match client {
+            Some(c) => eprintln!("(via the gateway at {})", c.running.url()),
+            None => eprintln!("(in-process: no gateway is running)"),
+        }
+    }
+}
+
+async fn set_enabled(
+    ctx: &mut Context,
+    id: &str,
+    enabled: bool,
+    verbose: bool,
+) -> anyhow::Result<ExitCode> {
+    let verb = if enabled { "Enabled" } else { "Disabled" };
+    if let Some(client) = GatewayClient::discover(&ctx.state) {
+        say_via(verbose, Some(&client));
+        let action = if enabled { "enable" } else { "disable" };
+        let result = client
+            .ok(Method::POST, &format!("/admin/plugins/{id}/{action}"), None)
+            .await?;
+        println!(
+            "{verb} {id} in {}; the gateway reloaded",
+            ctx.config.path().display()
+        );
+        if let Some(why) = result["plugin"]["error"].as_str().filter(|_| enabled) {
+            println!("  note: {id} still will not load: {why}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    say_via(verbose, None);
     let registry = load(ctx).await?;
     if registry.get(id).is_none() {
         let known: Vec<&str> = registry.plugins.iter().map(|p| p.id.as_str()).collect();
@@ -202,7 +264,6 @@ async fn set_enabled(ctx: &mut Context, id: &str, enabled: bool) -> anyhow::Resu
     }
     ctx.config.set_plugin_enabled(id, enabled)?;
     let backup = ctx.config.save()?;
-    let verb = if enabled { "Enabled" } else { "Disabled" };
     println!("{verb} {id} in {}", ctx.config.path().display());
     if let Some(backup) = backup {
         println!(
@@ -218,27 +279,22 @@ async fn set_enabled(ctx: &mut Context, id: &str, enabled: bool) -> anyhow::Resu
     Ok(ExitCode::SUCCESS)
 }
 
-fn list_json(ctx: &Context, registry: &Registry) -> serde_json::Value {
-    json!({
-        "stateDir": ctx.state.root().display().to_string(),
-        "plugins": registry.plugins,
-    })
-}
-
-fn print_json(value: &serde_json::Value) {
+fn print_json(value: &Value) {
     println!(
         "{}",
         serde_json::to_string_pretty(value).expect("JSON values serialize")
     );
 }
 
-fn summary(registry: &Registry) -> String {
+fn summary(listing: &Value) -> String {
+    let plugins = listing["plugins"].as_array().cloned().unwrap_or_default();
+    let count = |s: &str| plugins.iter().filter(|p| p["status"] == s).count();
     format!(
         "{} plugin(s): {} loaded, {} disabled, {} error",
-        registry.plugins.len(),
-        registry.count(Status::Loaded),
-        registry.count(Status::Disabled),
-        registry.count(Status::Error)
+        plugins.len(),
+        count("loaded"),
+        count("disabled"),
+        count("error")
     )
 }
 
@@ -253,21 +309,43 @@ fn roles(roles: &[crate::manifest::Role]) -> String {
         .join(", ")
 }
 
-fn print_table(registry: &Registry, verbose: bool) {
+fn text<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or("-")
+}
+
+fn joined(v: &Value) -> String {
+    let items: Vec<&str> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if items.is_empty() {
+        "-".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn print_table(listing: &Value, verbose: bool) {
+    let plugins = listing["plugins"].as_array().cloned().unwrap_or_default();
     let header = ["ID", "NAME", "VERSION", "STATUS", "SOURCE", "ROLES", "SDK"];
-    let rows: Vec<[String; 7]> = registry
-        .plugins
+    let rows: Vec<[String; 7]> = plugins
         .iter()
         .map(|p| {
             [
-                p.id.clone(),
-                p.name.clone(),
-                p.version.clone().unwrap_or_else(|| "-".into()),
-                p.status.as_str().into(),
-                p.source.as_str().into(),
-                roles(&p.roles),
-                p.sdk.clone().unwrap_or_else(|| "-".into()),
+                text(p, "id"),
+                text(p, "name"),
+                text(p, "version"),
+                text(p, "status"),
+                text(p, "source"),
             ]
+            .map(String::from)
+            .into_iter()
+            .chain([joined(&p["roles"]), text(p, "sdk").to_string()])
+            .collect::<Vec<_>>()
+            .try_into()
+            .expect("seven cells")
         })
         .collect();
     let mut widths = header.map(str::len);
@@ -285,12 +363,12 @@ fn print_table(registry: &Registry, verbose: bool) {
         println!("{}", padded.join("  ").trim_end());
     };
     line(header.to_vec());
-    for (row, p) in rows.iter().zip(&registry.plugins) {
+    for (row, p) in rows.iter().zip(&plugins) {
         line(row.iter().map(String::as_str).collect());
-        if let Some(reason) = &p.error {
+        if let Some(reason) = p["error"].as_str() {
             println!(
                 "    {}: {reason}",
-                if p.status == Status::Error {
+                if p["status"] == "error" {
                     "error"
                 } else {
                     "why"
@@ -298,79 +376,87 @@ fn print_table(registry: &Registry, verbose: bool) {
             );
         }
         if verbose {
-            println!("    from: {}", p.location);
-            if let (Some(ms), Some(cache)) = (p.load_ms, p.cache) {
-                println!(
-                    "    load: {ms:.2} ms (compiled artifact cache: {})",
-                    serde_json::to_value(cache).unwrap().as_str().unwrap_or("?")
-                );
+            println!("    from: {}", text(p, "location"));
+            if let (Some(ms), Some(cache)) = (p["loadMs"].as_f64(), p["cache"].as_str()) {
+                println!("    load: {ms:.2} ms (compiled artifact cache: {cache})");
             }
-            if p.status == Status::Loaded {
-                println!("    enabled: {}", p.enable_reason);
+            if p["status"] == "loaded" {
+                println!("    enabled: {}", text(p, "enableReason"));
             }
         }
     }
 }
 
-fn print_info(p: &PluginReport) {
+fn print_info(p: &Value) {
     println!(
         "{} {} ({})",
-        p.id,
-        p.version.as_deref().unwrap_or("-"),
-        p.name
+        text(p, "id"),
+        text(p, "version"),
+        text(p, "name")
     );
-    if let Some(d) = &p.description {
+    if let Some(d) = p["description"].as_str() {
         println!("  {d}");
     }
-    println!("  status:    {}", p.status.as_str());
-    if let Some(reason) = &p.error {
+    println!("  status:    {}", text(p, "status"));
+    if let Some(reason) = p["error"].as_str() {
         println!("  reason:    {reason}");
     }
-    if let Some(step) = p.error_step {
+    if let Some(step) = p["errorStep"].as_str() {
         println!("  failed at: {step}");
     }
-    println!("  source:    {} ({})", p.source.as_str(), p.location);
+    println!(
+        "  source:    {} ({})",
+        text(p, "source"),
+        text(p, "location")
+    );
     println!(
         "  sdk:       {} (manifest requires {})",
-        p.sdk.as_deref().unwrap_or("unknown"),
-        p.sdk_requirement.as_deref().unwrap_or("-")
+        p["sdk"].as_str().unwrap_or("unknown"),
+        text(p, "sdkRequirement")
     );
-    println!("  roles:     {}", roles(&p.roles));
+    println!("  roles:     {}", joined(&p["roles"]));
+    let network = joined(&p["network"]);
     println!(
         "  network:   {}",
-        if p.network.is_empty() {
-            "none".into()
+        if network == "-" {
+            "none".to_string()
         } else {
-            p.network.join(", ")
+            network
         }
     );
-    if !p.enable_reason.is_empty() {
-        println!("  enabled:   {} ({})", p.enabled, p.enable_reason);
+    if let Some(reason) = p["enableReason"].as_str().filter(|r| !r.is_empty()) {
+        println!("  enabled:   {} ({reason})", p["enabled"]);
     }
-    if let Some(info) = &p.provider {
-        println!("  provides:  api {}", info.apis.join(", "));
-        for m in &info.models {
+    if p["provider"].is_object() {
+        println!("  provides:  api {}", joined(&p["provider"]["apis"]));
+        for m in p["provider"]["models"].as_array().into_iter().flatten() {
             println!(
                 "    model {} \"{}\": context {}, max output {}",
-                m.id, m.name, m.context_window, m.max_tokens
+                text(m, "id"),
+                text(m, "name"),
+                m["contextWindow"],
+                m["maxTokens"]
             );
         }
     }
-    if let Some(auth) = &p.auth {
-        println!("  logs in:   provider {}", auth.provider);
-        for m in &auth.methods {
+    if p["auth"].is_object() {
+        println!("  logs in:   provider {}", text(&p["auth"], "provider"));
+        for m in p["auth"]["methods"].as_array().into_iter().flatten() {
+            let hint = m["hint"]
+                .as_str()
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
             println!(
-                "    method {} \"{}\"{}",
-                m.id,
-                m.label,
-                m.hint
-                    .as_ref()
-                    .map(|h| format!(" ({h})"))
-                    .unwrap_or_default()
+                "    method {} \"{}\"{hint}",
+                text(m, "id"),
+                text(m, "label")
             );
         }
     }
-    if let Some(ms) = p.load_ms {
+    if let Some(ms) = p["loadMs"].as_f64() {
         println!("  load time: {ms:.2} ms");
+    }
+    if let Some(d) = p["digest"].as_str() {
+        println!("  digest:    {d}");
     }
 }

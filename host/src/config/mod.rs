@@ -155,6 +155,16 @@ impl ConfigFile {
         self.section("agents")
     }
 
+    /// The `gateway` section.
+    pub fn gateway(&self) -> Result<crate::gateway::daemon::GatewaySection, ConfigError> {
+        self.section("gateway")
+    }
+
+    /// The `auth` section (profiles and order; never secrets).
+    pub fn auth(&self) -> Result<crate::auth::AuthSection, ConfigError> {
+        self.section("auth")
+    }
+
     /// The raw (unsubstituted) value at a dotted path, if any.
     pub fn get(&self, path: &[&str]) -> Option<&Value> {
         let (first, rest) = path.split_first()?;

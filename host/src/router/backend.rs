@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Backend, Failure, Prompt, Reason, ReplyStream};
+use crate::auth::{AuthManager, Kind};
 use crate::catalog::{Catalog, Credential, ModelRef, Provider};
 use crate::registry::{Registry, Status};
 use crate::runtime::types::{ChatEvent, ChatRequest, Endpoint, KeyValue, RequestCredential};
@@ -21,12 +22,13 @@ pub struct PluginBackend {
     served: Vec<Served>,
     /// Provider plugins that are not loaded, with why (to explain a missing API).
     unavailable: Vec<(String, String)>,
+    auth: Arc<AuthManager>,
 }
 
 impl PluginBackend {
     /// Use the loaded provider plugins of `registry`, and grant each plugin the
     /// hosts of the base URLs configured for the providers it serves.
-    pub fn new(registry: &Registry, catalog: &Catalog) -> PluginBackend {
+    pub fn new(registry: &Registry, catalog: &Catalog, auth: Arc<AuthManager>) -> PluginBackend {
         let mut served = Vec::new();
         let mut unavailable = Vec::new();
         for report in &registry.plugins {
@@ -49,6 +51,7 @@ impl PluginBackend {
         let backend = PluginBackend {
             served,
             unavailable,
+            auth,
         };
         for provider in catalog.providers.values() {
             if let (Ok(served), Some(host)) =
@@ -107,9 +110,13 @@ impl Backend for PluginBackend {
                 format!("no provider \"{}\" is configured", target.provider),
             )
         })?;
-        let credential = match &provider.credential {
-            Credential::None => RequestCredential::None,
-            Credential::ApiKey { key, .. } => RequestCredential::ApiKey(key.clone()),
+        let (credential, profile) = match &provider.credential {
+            Credential::None => (RequestCredential::None, None),
+            Credential::ApiKey { key, .. } => (RequestCredential::ApiKey(key.clone()), None),
+            Credential::Profile { id, kind } => {
+                let (credential, secret) = self.auth.credential(id).await?;
+                (credential, Some((id, *kind, secret)))
+            }
             Credential::Missing { hint } => {
                 return Err(Failure::new(
                     Reason::Auth,
@@ -118,7 +125,7 @@ impl Backend for PluginBackend {
             }
         };
         let served = self.plugin_for(provider)?;
-        let request = ChatRequest {
+        let mut request = ChatRequest {
             endpoint: Endpoint {
                 provider: provider.id.clone(),
                 api: provider.api.clone(),
@@ -140,12 +147,24 @@ impl Backend for PluginBackend {
             temperature: prompt.temperature,
             streaming: prompt.streaming,
         };
-        served
-            .plugin
-            .chat(request)
-            .await
-            .map(PluginReply)
-            .map_err(failure)
+        match served.plugin.chat(request.clone()).await {
+            Ok(stream) => Ok(PluginReply(stream)),
+            // An OAuth token the upstream rejects may have been revoked or
+            // expired early: refresh once and retry.
+            Err(e) if is_auth(&e) && matches!(profile, Some((_, Kind::Oauth, _))) => {
+                let (id, _, used) = profile.expect("matched above");
+                tracing::info!(profile = %id, "upstream rejected the token; refreshing once");
+                let fresh = self.auth.refresh(id, &used).await?;
+                request.credential = RequestCredential::Bearer(fresh.access);
+                served
+                    .plugin
+                    .chat(request)
+                    .await
+                    .map(PluginReply)
+                    .map_err(failure)
+            }
+            Err(e) => Err(failure(e)),
+        }
     }
 }
 
@@ -155,6 +174,10 @@ impl ReplyStream for PluginReply<'_> {
     async fn next(&mut self) -> Result<Option<Vec<ChatEvent>>, Failure> {
         self.0.next().await.map_err(failure)
     }
+}
+
+fn is_auth(e: &CallError) -> bool {
+    matches!(e, CallError::Plugin { error, .. } if error.reason == crate::runtime::types::ErrorReason::Auth)
 }
 
 fn failure(e: CallError) -> Failure {

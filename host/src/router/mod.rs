@@ -134,13 +134,18 @@ pub struct Router<'a, B: Backend> {
     pub backend: &'a B,
     pub policy: &'a Policy,
     pub settings: FailoverSettings,
-    pub cooldowns: &'a mut Cooldowns,
+    /// Shared by concurrent requests; locked only for a moment at a time.
+    pub cooldowns: &'a std::sync::Mutex<Cooldowns>,
 }
 
 impl<B: Backend> Router<'_, B> {
+    fn cooldowns(&self) -> std::sync::MutexGuard<'_, Cooldowns> {
+        self.cooldowns.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Run `prompt` through `chain`, handing committed events to `deliver`.
     pub async fn run(
-        &mut self,
+        &self,
         chain: &[ModelRef],
         prompt: &Prompt,
         deliver: &mut (dyn FnMut(Delivery) + Send),
@@ -150,7 +155,7 @@ impl<B: Backend> Router<'_, B> {
         // Skip candidates that are cooling down, unless that would skip them all.
         let cooling: Vec<Option<(Duration, Reason)>> = chain
             .iter()
-            .map(|c| self.cooldowns.remaining(c, now))
+            .map(|c| self.cooldowns().remaining(c, now))
             .collect();
         let all_cooling = cooling.iter().all(Option::is_some);
         let runnable: Vec<usize> = (0..chain.len())
@@ -187,7 +192,7 @@ impl<B: Backend> Router<'_, B> {
                     usage,
                     stop_reason,
                 } => {
-                    self.cooldowns.record_success(target);
+                    self.cooldowns().record_success(target);
                     attempts.push(Attempt {
                         provider: target.provider.clone(),
                         model: target.model.clone(),
@@ -209,7 +214,7 @@ impl<B: Backend> Router<'_, B> {
                     };
                 }
                 AttemptResult::Failed { failure, committed } => {
-                    self.cooldowns.record_failure(
+                    self.cooldowns().record_failure(
                         target,
                         failure.reason,
                         failure.retry_after,

@@ -22,7 +22,7 @@ pub use prompts::{Headless, Prompter};
 pub use v0_1::types;
 
 use state::HostState;
-use types::{AuthInfo, ChatEvent, ChatRequest, PluginError, ProviderInfo};
+use types::{AuthInfo, ChatEvent, ChatRequest, Credential, LoginResult, PluginError, ProviderInfo};
 
 /// How often the epoch advances; call deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -34,6 +34,8 @@ pub struct Limits {
     pub call_timeout: Duration,
     /// Deadline of the load-time `describe` calls, which must not use the network.
     pub describe_timeout: Duration,
+    /// Deadline of a login, which may wait for the user to approve it.
+    pub login_timeout: Duration,
     /// Linear memory one instance may grow to.
     pub max_memory_bytes: usize,
     /// Instances alive at once across all plugins (the pooling allocator's size).
@@ -45,6 +47,7 @@ impl Default for Limits {
         Limits {
             call_timeout: Duration::from_secs(120),
             describe_timeout: Duration::from_secs(10),
+            login_timeout: Duration::from_secs(20 * 60),
             max_memory_bytes: 128 << 20,
             max_instances: 256,
         }
@@ -326,6 +329,65 @@ impl Plugin {
             },
         )
         .await
+    }
+
+    /// Run a login method. It may wait for the user (device codes), so it gets
+    /// the longer login deadline.
+    pub async fn login(&self, method: &str) -> Result<LoginResult, CallError> {
+        let indices = self
+            .auth
+            .as_ref()
+            .expect("login on a plugin without the auth role");
+        let mut store = self.store();
+        let result = self
+            .with_deadline(
+                &mut store,
+                "login",
+                self.runtime.limits.login_timeout,
+                async |store| {
+                    let instance = self.pre.instantiate_async(&mut *store).await?;
+                    indices
+                        .load(&mut *store, &instance)?
+                        .call_login(&mut *store, method)
+                        .await
+                },
+            )
+            .await?;
+        result.map_err(|error| CallError::Plugin {
+            plugin: self.id.to_string(),
+            error,
+        })
+    }
+
+    /// Exchange a credential's refresh token for a new credential.
+    pub async fn refresh(
+        &self,
+        method: &str,
+        credential: &Credential,
+    ) -> Result<Credential, CallError> {
+        let indices = self
+            .auth
+            .as_ref()
+            .expect("refresh on a plugin without the auth role");
+        let mut store = self.store();
+        let result = self
+            .with_deadline(
+                &mut store,
+                "refresh",
+                self.runtime.limits.call_timeout,
+                async |store| {
+                    let instance = self.pre.instantiate_async(&mut *store).await?;
+                    indices
+                        .load(&mut *store, &instance)?
+                        .call_refresh(&mut *store, method, credential)
+                        .await
+                },
+            )
+            .await?;
+        result.map_err(|error| CallError::Plugin {
+            plugin: self.id.to_string(),
+            error,
+        })
     }
 
     /// Start a chat on a fresh instance; the stream owns that instance.

@@ -1,0 +1,178 @@
+//! A real `claw gateway run` process on a free loopback port, for tests.
+
+use std::io::BufReader;
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::upstream::{RawResponse, exchange};
+use super::{CLAW, Claw};
+
+pub struct GatewayProc {
+    pub child: Child,
+    pub port: u16,
+    pub token: String,
+    log: std::path::PathBuf,
+}
+
+impl GatewayProc {
+    /// Start `claw gateway run --port 0` in `claw`'s state dir and wait until it listens.
+    pub fn start(claw: &Claw, extra: &[&str]) -> GatewayProc {
+        let log = claw.dir().join("gateway-test.log");
+        let log_file = std::fs::File::create(&log).unwrap();
+        let _ = std::fs::remove_file(claw.dir().join("gateway/state.json"));
+        let child = Command::new(CLAW)
+            .args(["gateway", "run", "--port", "0"])
+            .args(extra)
+            .env("CLAW_STATE_DIR", claw.dir())
+            .env("CLAW_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file)
+            .spawn()
+            .expect("start the gateway");
+        let state = claw.dir().join("gateway/state.json");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let port = loop {
+            if let Some(port) = std::fs::read(&state)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                .and_then(|v| v["port"].as_u64())
+            {
+                break port as u16;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the gateway did not start:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let token = claw.run(&["gateway", "token"]).ok().trim().to_string();
+        GatewayProc {
+            child,
+            port,
+            token,
+            log,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn auth(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+
+    /// A request on a fresh connection (`body` "" for none).
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> RawResponse {
+        let mut conn = self.connect();
+        exchange(
+            &mut conn,
+            &format!("127.0.0.1:{}", self.port),
+            method,
+            path,
+            headers,
+            body,
+        )
+    }
+
+    /// An authorized request; the body parsed as JSON when it is JSON.
+    pub fn call(&self, method: &str, path: &str, body: &Value) -> (u16, Value) {
+        let auth = self.auth();
+        let body = if body.is_null() {
+            String::new()
+        } else {
+            body.to_string()
+        };
+        let r = self.request(method, path, &[("authorization", &auth)], &body);
+        (
+            r.status,
+            serde_json::from_str(&r.body).unwrap_or(Value::String(r.body)),
+        )
+    }
+
+    pub fn connect(&self) -> BufReader<TcpStream> {
+        let stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the gateway");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        BufReader::new(stream)
+    }
+
+    /// SIGTERM, then wait for the process.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        unsafe_kill(self.child.id(), 15);
+        let status = self.child.wait().unwrap();
+        std::mem::forget(self);
+        status
+    }
+}
+
+impl Drop for GatewayProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn unsafe_kill(pid: u32, signal: i32) {
+    let _ = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status();
+}
+
+/// Send a signal by number (e.g. 1 for SIGHUP).
+pub fn signal(child: &Child, signal: i32) {
+    unsafe_kill(child.id(), signal);
+}
+
+/// A Python with the official `openai` and `anthropic` packages, in a venv
+/// under the target dir (created once; needs PyPI the first time).
+pub fn python_clients() -> &'static Path {
+    static PYTHON: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("py-clients");
+        let python = venv.join("bin/python");
+        let ready = Command::new(&python)
+            .args(["-c", "import openai, anthropic"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ready {
+            let ok = Command::new("python3")
+                .arg("-m")
+                .arg("venv")
+                .arg(&venv)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "python3 -m venv failed: install python3-venv");
+            let ok = Command::new(venv.join("bin/pip"))
+                .args([
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "openai>=1.40",
+                    "anthropic>=0.40",
+                ])
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "pip install openai anthropic failed");
+        }
+        python
+    })
+}
