@@ -499,7 +499,7 @@ fn the_cli_manages_the_background_gateway_and_uses_it() {
     );
     let status = claw.run(&["gateway", "status", "--json"]).json();
     assert_eq!(status["running"], true);
-    assert_eq!(status["plugins"]["loaded"], 3);
+    assert_eq!(status["plugins"]["loaded"], 4);
 
     // Commands go through the running gateway, and say so with --verbose.
     let list = claw.run(&["plugins", "list", "--verbose"]);

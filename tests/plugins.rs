@@ -110,13 +110,13 @@ fn compiled_plugins_are_cached_and_a_damaged_cache_entry_is_recompiled() {
 fn the_old_sdk_package_name_is_a_clear_error_with_a_did_you_mean() {
     let claw = Claw::new();
     claw.place_plugin(
-        "minimax-portal-auth",
+        "legacy-portal-auth",
         Some(&fixture_manifest("old-sdk-plugin")),
         Some(("old_sdk_plugin.wasm", &fixture("old_sdk_plugin.wasm"))),
     );
-    let reason = error_of(&claw, "minimax-portal-auth");
+    let reason = error_of(&claw, "legacy-portal-auth");
     assert!(
-        reason.starts_with("plugin \"minimax-portal-auth\" uses clawdbot:plugin-sdk@0.1.0"),
+        reason.starts_with("plugin \"legacy-portal-auth\" uses clawdbot:plugin-sdk@0.1.0"),
         "{reason}"
     );
     assert!(
@@ -134,12 +134,12 @@ fn the_old_sdk_package_name_is_a_clear_error_with_a_did_you_mean() {
     );
 
     let plugins = claw.plugins();
-    assert_eq!(plugins["minimax-portal-auth"]["errorStep"], "sdk");
+    assert_eq!(plugins["legacy-portal-auth"]["errorStep"], "sdk");
     assert_eq!(
-        plugins["minimax-portal-auth"]["sdk"], "clawdbot:plugin-sdk@0.1.0",
+        plugins["legacy-portal-auth"]["sdk"], "clawdbot:plugin-sdk@0.1.0",
         "the package it was built against"
     );
-    let info = claw.run(&["plugins", "info", "minimax-portal-auth"]);
+    let info = claw.run(&["plugins", "info", "legacy-portal-auth"]);
     assert!(
         info.ok().contains(&format!("reason:    {reason}")),
         "{}",
@@ -153,7 +153,7 @@ fn the_old_sdk_package_name_is_a_clear_error_with_a_did_you_mean() {
     assert!(
         doctor
             .stdout
-            .contains(&format!("FAIL minimax-portal-auth: {reason}")),
+            .contains(&format!("FAIL legacy-portal-auth: {reason}")),
         "{}",
         doctor.stdout
     );
@@ -483,7 +483,7 @@ fn enable_and_disable_change_only_that_entry_of_the_config() {
     assert!(
         unknown
             .stderr
-            .contains("no plugin with id \"nope\"; known plugins: anthropic-messages, echo, openai-completions"),
+            .contains("no plugin with id \"nope\"; known plugins: anthropic-messages, echo, minimax-portal-auth, openai-completions"),
         "{}",
         unknown.stderr
     );
@@ -624,4 +624,44 @@ fn info_describes_one_plugin() {
     let unknown = claw.run(&["plugins", "info", "nope"]);
     assert_eq!(unknown.code, 1);
     assert!(unknown.stderr.contains("no plugin with id \"nope\""));
+}
+
+#[test]
+fn an_installed_copy_of_a_bundled_plugin_never_replaces_the_working_one() {
+    // The user-reported case: an old OAuth plugin with the bundled plugin's id,
+    // built against the old SDK package. The bundled plugin keeps serving.
+    let claw = Claw::new();
+    let manifest = fixture_manifest("old-sdk-plugin").replace(
+        "id = \"legacy-portal-auth\"",
+        "id = \"minimax-portal-auth\"",
+    );
+    let dir = claw.place_plugin(
+        "minimax-portal-auth",
+        Some(&manifest),
+        Some(("old_sdk_plugin.wasm", &fixture("old_sdk_plugin.wasm"))),
+    );
+    let run = claw.run(&["plugins", "list", "--json"]);
+    let list = run.json();
+    let copies: Vec<&Value> = list["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["id"] == "minimax-portal-auth")
+        .collect();
+    assert_eq!(copies.len(), 2);
+    assert_eq!(
+        (copies[0]["source"].as_str(), copies[0]["status"].as_str()),
+        (Some("bundled"), Some("loaded"))
+    );
+    assert_eq!(
+        (copies[1]["source"].as_str(), copies[1]["status"].as_str()),
+        (Some("installed"), Some("disabled"))
+    );
+    assert_eq!(
+        copies[1]["error"],
+        format!(
+            "duplicate id \"minimax-portal-auth\": already provided by bundled:minimax-portal-auth; this copy is ignored (give it another id, or remove it)"
+        )
+    );
+    assert!(dir.exists(), "nothing is deleted");
 }

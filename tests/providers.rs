@@ -439,6 +439,356 @@ fn stand_in_keeps_the_connection_alive_and_stops_when_dropped() {
     );
 }
 
+// OAuth (MiniMax's user-code login with PKCE) and token checking.
+
+use support::upstream::{OAuthOutcome, OAuthScript, RefreshBehavior, post_form};
+
+const VERIFIER: &str = "verifier-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOPQ";
+const USER_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:user_code";
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// The reply's JSON, with its status.
+fn form(up: &Upstream, path: &str, fields: &[(&str, &str)]) -> (u16, Value) {
+    let r = post_form(&up.url(), path, fields);
+    assert_eq!(r.headers["content-type"], "application/json");
+    (r.status, serde_json::from_str(&r.body).unwrap())
+}
+
+/// Ask for a user code as the plugin does; returns the reply.
+fn request_code(up: &Upstream, client_id: &str, verifier: &str, state: &str) -> (u16, Value) {
+    let challenge = upstream::pkce_challenge(verifier);
+    form(
+        up,
+        "/oauth/code",
+        &[
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("scope", "group_id profile model.completion"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("state", state),
+        ],
+    )
+}
+
+fn poll_token(up: &Upstream, client_id: &str, verifier: &str) -> (u16, Value) {
+    form(
+        up,
+        "/oauth/token",
+        &[
+            ("grant_type", USER_CODE_GRANT),
+            ("client_id", client_id),
+            ("user_code", upstream::OAUTH_USER_CODE),
+            ("code_verifier", verifier),
+        ],
+    )
+}
+
+fn refresh_token(up: &Upstream, client_id: &str, token: &str) -> (u16, Value) {
+    form(
+        up,
+        "/oauth/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", client_id),
+            ("refresh_token", token),
+        ],
+    )
+}
+
+/// A whole login with the default script's pending polls; the success reply.
+fn log_in(up: &Upstream) -> Value {
+    assert_eq!(request_code(up, "client-1", VERIFIER, "st").0, 200);
+    loop {
+        let (status, reply) = poll_token(up, "client-1", VERIFIER);
+        assert_eq!(status, 200, "{reply}");
+        if reply["status"] != "pending" {
+            return reply;
+        }
+    }
+}
+
+#[test]
+fn stand_in_pkce_challenge_is_the_rfc_s256() {
+    // RFC 7636, Appendix B.
+    assert_eq!(
+        upstream::pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    );
+}
+
+#[test]
+fn stand_in_oauth_login_is_pending_then_succeeds_with_pkce() {
+    let up = Upstream::start();
+    up.oauth(OAuthScript {
+        resource_url: Some("https://api.minimax.io".into()),
+        ..OAuthScript::default()
+    });
+    let before = now_ms();
+    let (status, code) = request_code(&up, "client-1", VERIFIER, "state-42");
+    assert_eq!(status, 200, "{code}");
+    assert_eq!(code["user_code"], "ABCD-1234");
+    assert_eq!(code["verification_uri"], format!("{}/verify", up.url()));
+    assert_eq!(code["interval"], 100);
+    assert_eq!(code["state"], "state-42");
+    let expires = code["expired_in"].as_u64().unwrap();
+    assert!(
+        (before + 60_000..=now_ms() + 60_000).contains(&expires),
+        "absolute epoch ms, a minute ahead: {expires}"
+    );
+
+    // Two pending polls (the default), then the tokens.
+    for _ in 0..2 {
+        assert_eq!(
+            poll_token(&up, "client-1", VERIFIER),
+            (200, json!({"status": "pending"}))
+        );
+    }
+    let (status, tokens) = poll_token(&up, "client-1", VERIFIER);
+    assert_eq!(status, 200);
+    assert_eq!(tokens["status"], "success");
+    assert_eq!(tokens["access_token"], "mm-access-1");
+    assert_eq!(tokens["refresh_token"], "mm-refresh-1");
+    assert_eq!(tokens["resource_url"], "https://api.minimax.io");
+    let expires = tokens["expired_in"].as_u64().unwrap();
+    assert!((before + 3_600_000..=now_ms() + 3_600_000).contains(&expires));
+
+    // A code is used once.
+    let (status, reply) = poll_token(&up, "client-1", VERIFIER);
+    assert_eq!(status, 400);
+    assert_eq!(reply["base_resp"]["status_msg"], "invalid user_code");
+
+    // The forms are recorded as objects of their (decoded) fields.
+    let seen = up.requests();
+    assert_eq!(seen.len(), 5);
+    assert!(
+        seen.iter()
+            .all(|r| r.api == upstream::Api::OAuth && r.behavior.is_none())
+    );
+    assert_eq!(seen[0].path, "/oauth/code");
+    assert_eq!(
+        seen[0].header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(seen[0].body["scope"], "group_id profile model.completion");
+    assert_eq!(
+        seen[0].body["code_challenge"],
+        upstream::pkce_challenge(VERIFIER)
+    );
+    assert_eq!(seen[1].path, "/oauth/token");
+    assert_eq!(seen[1].body["grant_type"], USER_CODE_GRANT);
+    assert_eq!(seen[1].body["code_verifier"], VERIFIER);
+    assert_eq!(up.refresh_calls(), 0);
+}
+
+#[test]
+fn stand_in_oauth_refuses_a_wrong_verifier_or_client() {
+    let up = Upstream::start();
+    up.oauth(OAuthScript {
+        pending_polls: 0,
+        client_id: Some("client-1".into()),
+        ..OAuthScript::default()
+    });
+    let (status, reply) = request_code(&up, "someone-else", VERIFIER, "st");
+    assert_eq!(status, 400);
+    assert_eq!(reply["base_resp"]["status_msg"], "invalid client_id");
+    let (status, _) = request_code(&up, "client-1", VERIFIER, "st");
+    assert_eq!(status, 200);
+
+    let (status, reply) = poll_token(&up, "client-1", "not-the-verifier");
+    assert_eq!(status, 400);
+    assert_eq!(reply["status"], "error");
+    assert_eq!(reply["base_resp"]["status_msg"], "invalid code_verifier");
+    // The challenge itself is not a verifier either.
+    let challenge = upstream::pkce_challenge(VERIFIER);
+    assert_eq!(poll_token(&up, "client-1", &challenge).0, 400);
+    let (status, reply) = poll_token(&up, "client-2", VERIFIER);
+    assert_eq!(status, 400);
+    assert_eq!(reply["base_resp"]["status_msg"], "invalid client_id");
+
+    // Refused polls do not spoil the code: the right one still succeeds.
+    let (status, tokens) = poll_token(&up, "client-1", VERIFIER);
+    assert_eq!((status, &tokens["status"]), (200, &json!("success")));
+
+    // A form missing a field is refused.
+    let (status, reply) = form(&up, "/oauth/code", &[("response_type", "code")]);
+    assert_eq!(status, 400);
+    assert_eq!(reply["base_resp"]["status_msg"], "missing client_id");
+}
+
+#[test]
+fn stand_in_oauth_state_mismatch_deny_and_expiry() {
+    let up = Upstream::start();
+    up.oauth(OAuthScript {
+        outcome: OAuthOutcome::StateMismatch,
+        ..OAuthScript::default()
+    });
+    let (status, code) = request_code(&up, "client-1", VERIFIER, "mine");
+    assert_eq!(status, 200);
+    assert_ne!(code["state"], "mine");
+    assert!(code["state"].is_string());
+
+    up.oauth(OAuthScript {
+        pending_polls: 1,
+        outcome: OAuthOutcome::Deny,
+        ..OAuthScript::default()
+    });
+    let (_, code) = request_code(&up, "client-1", VERIFIER, "mine");
+    assert_eq!(code["state"], "mine");
+    assert_eq!(poll_token(&up, "client-1", VERIFIER).1["status"], "pending");
+    assert_eq!(
+        poll_token(&up, "client-1", VERIFIER),
+        (
+            200,
+            json!({"status": "error", "base_resp": {"status_code": 1004, "status_msg": "user denied the authorization"}})
+        )
+    );
+
+    up.oauth(OAuthScript {
+        pending_polls: 0,
+        outcome: OAuthOutcome::Expire,
+        ..OAuthScript::default()
+    });
+    let sent = now_ms();
+    let (_, code) = request_code(&up, "client-1", VERIFIER, "st");
+    let lifetime = code["expired_in"].as_u64().unwrap() - sent;
+    assert!((1_500..2_500).contains(&lifetime), "{lifetime}");
+    for _ in 0..3 {
+        assert_eq!(poll_token(&up, "client-1", VERIFIER).1["status"], "pending");
+    }
+}
+
+#[test]
+fn stand_in_oauth_refresh_rotates_and_rejects_stale_tokens() {
+    let up = Upstream::start();
+    let login = log_in(&up);
+    assert_eq!(login["refresh_token"], "mm-refresh-1");
+
+    let (status, fresh) = refresh_token(&up, "client-1", "mm-refresh-1");
+    assert_eq!(status, 200, "{fresh}");
+    assert_eq!(fresh["status"], "success");
+    assert_eq!(fresh["access_token"], "mm-access-2");
+    assert_eq!(fresh["refresh_token"], "mm-refresh-2");
+    assert!(fresh["expired_in"].as_u64().unwrap() > now_ms() + 3_000_000);
+
+    // The rotated-away token is stale now; so is any token for another client.
+    let (status, reply) = refresh_token(&up, "client-1", "mm-refresh-1");
+    assert_eq!(status, 400);
+    assert_eq!(
+        reply["base_resp"]["status_msg"],
+        "refresh token is invalid or expired"
+    );
+    assert_eq!(refresh_token(&up, "client-2", "mm-refresh-2").0, 400);
+    assert_eq!(up.refresh_calls(), 3);
+
+    // Without rotation the reply has no refresh token and the old one stays valid.
+    up.oauth(OAuthScript {
+        refresh: RefreshBehavior::Accept { rotate: false },
+        ..OAuthScript::default()
+    });
+    for access in ["mm-access-3", "mm-access-4"] {
+        let (status, fresh) = refresh_token(&up, "client-1", "mm-refresh-2");
+        assert_eq!(status, 200, "{fresh}");
+        assert_eq!(fresh["access_token"], access);
+        assert!(fresh.get("refresh_token").is_none(), "{fresh}");
+    }
+
+    up.oauth(OAuthScript {
+        refresh: RefreshBehavior::Reject,
+        ..OAuthScript::default()
+    });
+    let (status, reply) = refresh_token(&up, "client-1", "mm-refresh-2");
+    assert_eq!(status, 400);
+    assert_eq!(reply["status"], "error");
+    assert_eq!(up.refresh_calls(), 6);
+
+    let (status, reply) = form(&up, "/oauth/token", &[("grant_type", "password")]);
+    assert_eq!(status, 400);
+    assert!(
+        reply["base_resp"]["status_msg"]
+            .as_str()
+            .unwrap()
+            .contains("grant_type")
+    );
+}
+
+#[test]
+fn stand_in_require_tokens_answers_401_without_a_valid_token() {
+    let up = Upstream::start();
+    let anthropic = |headers: &[(&str, &str)]| {
+        post_json(&up.url(), ANTHROPIC, headers, &anthropic_body("m", false)).0
+    };
+    // Off by default: anything goes.
+    assert_eq!(anthropic(&[]), 200);
+
+    up.require_tokens();
+    let (status, _, body) = post_json(&up.url(), ANTHROPIC, &[], &anthropic_body("m", true));
+    assert_eq!(status, 401);
+    let error: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["error"]["type"], "authentication_error");
+    let (status, _, body) = post_json(&up.url(), OPENAI, &[], &openai_body("m", true));
+    assert_eq!(status, 401);
+    let error: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["error"]["code"], "invalid_api_key");
+    assert_eq!(
+        anthropic(&[("Authorization", "Bearer mm-access-1")]),
+        401,
+        "not issued yet"
+    );
+
+    // An issued access token passes, as a bearer token or an API key.
+    log_in(&up);
+    assert_eq!(anthropic(&[("Authorization", "Bearer mm-access-1")]), 200);
+    assert_eq!(anthropic(&[("x-api-key", "mm-access-1")]), 200);
+    assert_eq!(
+        post_json(
+            &up.url(),
+            OPENAI,
+            &[("Authorization", "Bearer mm-access-1")],
+            &openai_body("m", false)
+        )
+        .0,
+        200
+    );
+    // A refresh takes the old access token away.
+    assert_eq!(refresh_token(&up, "client-1", "mm-refresh-1").0, 200);
+    assert_eq!(anthropic(&[("Authorization", "Bearer mm-access-1")]), 401);
+    assert_eq!(anthropic(&[("Authorization", "Bearer mm-access-2")]), 200);
+    assert_eq!(anthropic(&[("Authorization", "Bearer mm-refresh-2")]), 401);
+
+    // Tokens added by hand pass; expired ones do not.
+    up.accept_token("sk-manual");
+    assert_eq!(anthropic(&[("x-api-key", "sk-manual")]), 200);
+    up.oauth(OAuthScript {
+        expires_in_ms: 200,
+        ..OAuthScript::default()
+    });
+    assert_eq!(refresh_token(&up, "client-1", "mm-refresh-2").0, 200);
+    assert_eq!(anthropic(&[("Authorization", "Bearer mm-access-3")]), 200);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(anthropic(&[("Authorization", "Bearer mm-access-3")]), 401);
+
+    // Refused requests are recorded as 401s and do not use up the model's script.
+    let refused = up
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.behavior
+                == Some(Behavior::Status {
+                    code: 401,
+                    retry_after: None,
+                })
+        })
+        .count();
+    assert_eq!(refused, 6);
+}
+
 // ---- claw infer / claw models against the stand-in ----
 
 use support::upstream::cut_text;

@@ -277,9 +277,24 @@ pub fn settings_for(
         .map(|c| c.to_string())
         .unwrap_or_else(|| "{}".to_string());
     let narrowed = entry.and_then(|e| e.network.clone());
+    let grant = NetworkGrant::new(manifest.network_hosts.clone(), narrowed);
+    // A URL the user set in the plugin's own settings (e.g. `baseUrl` of an
+    // OAuth plugin pointed at a self-hosted endpoint) is consent to reach it.
+    for (key, value) in entry
+        .and_then(|e| e.config.as_ref())
+        .and_then(|c| c.as_object())
+        .into_iter()
+        .flatten()
+    {
+        if key.to_ascii_lowercase().ends_with("url")
+            && let Some(host) = value.as_str().and_then(crate::runtime::host_of)
+        {
+            grant.add_configured(host);
+        }
+    }
     PluginSettings {
         config_json: config_json.into(),
-        grant: Arc::new(NetworkGrant::new(manifest.network_hosts.clone(), narrowed)),
+        grant: Arc::new(grant),
         prompter,
     }
 }

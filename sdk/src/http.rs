@@ -161,9 +161,18 @@ impl Request {
                 .write()
                 .map_err(|_| PluginError::new(ErrorReason::Unknown, "request body unavailable"))?;
             for chunk in self.body.chunks(4096) {
-                stream.blocking_write_and_flush(chunk).map_err(|e| {
-                    PluginError::new(ErrorReason::Network, format!("sending request body: {e:?}"))
-                })?;
+                if let Err(e) = stream.blocking_write_and_flush(chunk) {
+                    // The body stream closes when the request itself failed (e.g.
+                    // the host denied it): report that cause, not the closed stream.
+                    pending.subscribe().block();
+                    if let Some(Ok(Err(cause))) = pending.get() {
+                        return Err(transport_error(&url.host, cause));
+                    }
+                    return Err(PluginError::new(
+                        ErrorReason::Network,
+                        format!("sending the request body to {}: {e:?}", url.host),
+                    ));
+                }
             }
         }
         OutgoingBody::finish(body, None).map_err(|e| transport_error(&url.host, e))?;

@@ -28,8 +28,10 @@ mod exports;
 pub mod http;
 pub mod log;
 pub mod prompts;
+pub mod random;
 pub mod sse;
 mod stream;
+pub mod time;
 
 pub use errors::{PluginErrorExt, classify_status};
 pub use stream::ChatStream;

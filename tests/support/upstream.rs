@@ -1,13 +1,15 @@
 //! A local stand-in for the Anthropic Messages API and the OpenAI Chat
 //! Completions API, with fault modes, for tests that run the real `claw`
-//! binary against it.
+//! binary against it; and for MiniMax's OAuth user-code login (`/oauth/code`,
+//! `/oauth/token`, with PKCE and refresh-token rotation), whose tokens the model
+//! APIs can be told to require (`require_tokens`).
 //!
 //! The server runs on its own thread with its own tokio runtime, so tests stay
 //! plain `#[test]` fns; it stops when the `Upstream` is dropped. Every answer
 //! is a precomputed list of steps (send bytes, wait, cut the connection), so
 //! every delay and stall is bounded by its parameters and nothing loops.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -21,6 +23,7 @@ use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::{Request, Response, StatusCode};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
 /// The pause between two SSE events: long enough that a client sees them
@@ -56,6 +59,8 @@ pub enum Behavior {
 pub enum Api {
     Anthropic,
     OpenAi,
+    /// MiniMax's OAuth endpoints: `POST .../oauth/code` and `POST .../oauth/token`.
+    OAuth,
     /// No route: answered 404.
     Unknown,
 }
@@ -69,11 +74,13 @@ pub struct Recorded {
     pub query: Option<String>,
     /// Lowercase names; repeated headers joined with ", ".
     pub headers: BTreeMap<String, String>,
-    /// The parsed body, or Null when it was empty or not JSON.
+    /// The parsed body, or Null when it was empty or not JSON. A form-encoded
+    /// body (and any body sent to the OAuth routes) is an object of its fields.
     pub body: Value,
     pub api: Api,
     pub model: Option<String>,
-    /// The behaviour that answered (None for 404s and bad requests).
+    /// The behaviour that answered (None for 404s, bad requests and OAuth; a
+    /// request refused for its token under `require_tokens` shows a 401 status).
     pub behavior: Option<Behavior>,
 }
 
@@ -99,6 +106,9 @@ struct Shared {
     scripts: HashMap<String, (Vec<Behavior>, usize)>,
     requests: Vec<Recorded>,
     ids: u64,
+    /// `http://127.0.0.1:PORT`, for URLs in answers.
+    url: String,
+    oauth: OAuthState,
 }
 
 impl Upstream {
@@ -112,7 +122,10 @@ impl Upstream {
         let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind stand-in");
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
-        let shared = Arc::new(Mutex::new(Shared::default()));
+        let shared = Arc::new(Mutex::new(Shared {
+            url: format!("http://{addr}"),
+            ..Shared::default()
+        }));
         let (stop, stopped) = oneshot::channel();
         let state = shared.clone();
         let thread = std::thread::Builder::new()
@@ -234,14 +247,28 @@ async fn handle(
         .await
         .map(|c| c.to_bytes())
         .unwrap_or_default();
-    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     let path = parts.uri.path().to_string();
     let post = parts.method == hyper::Method::POST;
     // By suffix, so any base URL prefix (e.g. /anthropic/v1/messages) works.
     let api = match () {
         _ if post && path.ends_with("/v1/messages") => Api::Anthropic,
         _ if post && path.ends_with("/chat/completions") => Api::OpenAi,
+        _ if post && (path.ends_with("/oauth/code") || path.ends_with("/oauth/token")) => {
+            Api::OAuth
+        }
         _ => Api::Unknown,
+    };
+    let form = parts
+        .headers
+        .get(hyper::header::CONTENT_TYPE)
+        .is_some_and(|v| {
+            v.as_bytes()
+                .starts_with(b"application/x-www-form-urlencoded")
+        });
+    let body: Value = if form || api == Api::OAuth {
+        form_fields(&bytes)
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
     };
     let mut headers = BTreeMap::<String, String>::new();
     for (name, value) in &parts.headers {
@@ -257,10 +284,22 @@ async fn handle(
         .map(str::to_string);
 
     // Record before answering, so a test can see a request still in flight.
-    let (behavior, id) = {
+    let (behavior, id, oauth_answer) = {
         let mut shared = shared.lock().unwrap();
         shared.ids += 1;
+        let mut oauth_answer = None;
         let behavior = match (&model, api) {
+            (_, Api::OAuth) => {
+                oauth_answer = Some(oauth(&mut shared, &path, &body));
+                None
+            }
+            // Refused for its token: the script is not used up.
+            (Some(_), Api::Anthropic | Api::OpenAi) if !authorized(&shared.oauth, &headers) => {
+                Some(Behavior::Status {
+                    code: 401,
+                    retry_after: None,
+                })
+            }
             (Some(model), Api::Anthropic | Api::OpenAi) => Some(pick(&mut shared, model)),
             _ => None,
         };
@@ -274,8 +313,11 @@ async fn handle(
             model: model.clone(),
             behavior: behavior.clone(),
         });
-        (behavior, shared.ids)
+        (behavior, shared.ids, oauth_answer)
     };
+    if let Some((code, answer)) = oauth_answer {
+        return Ok(json_response(code, answer));
+    }
 
     let Some(mut behavior) = behavior else {
         return Ok(if api == Api::Unknown {
@@ -717,6 +759,352 @@ impl Body for Out {
     }
 }
 
+// ---- MiniMax's OAuth user-code login, and tokens for the model APIs ----
+
+/// The user code `/oauth/code` hands out.
+pub const OAUTH_USER_CODE: &str = "ABCD-1234";
+/// The poll interval `/oauth/code` asks for, in milliseconds (short: tests are fast).
+pub const OAUTH_INTERVAL_MS: u64 = 100;
+/// How long a user code lives, in milliseconds (`OAuthOutcome::Expire`: 1.5 s).
+pub const OAUTH_CODE_LIFETIME_MS: u64 = 60_000;
+
+/// How a login ends once the pending polls are used up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OAuthOutcome {
+    /// `{"status":"success","access_token":"mm-access-<n>","refresh_token":"mm-refresh-<n>",...}`.
+    Success,
+    /// `{"status":"error","base_resp":{"status_code":1004,"status_msg":"user denied the authorization"}}`.
+    Deny,
+    /// The code lives 1.5 s and the token endpoint never succeeds (always pending).
+    Expire,
+    /// `/oauth/code` answers with a state other than the one it was sent.
+    StateMismatch,
+}
+
+/// How the refresh-token grant answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefreshBehavior {
+    /// New tokens "mm-access-<n>" and, with `rotate`, "mm-refresh-<n>" (without
+    /// it the reply has no `refresh_token` and the old one stays valid). Only a
+    /// session's latest refresh token is valid: a stale one is rejected.
+    Accept { rotate: bool },
+    /// 400 `{"status":"error","base_resp":{"status_msg":"refresh token is invalid or expired"}}`.
+    Reject,
+}
+
+/// How the OAuth routes behave (`Upstream::oauth`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OAuthScript {
+    /// `{"status":"pending"}` answers to the user-code grant before the outcome.
+    pub pending_polls: usize,
+    pub outcome: OAuthOutcome,
+    /// Lifetime of every access token issued (login and refresh), from issue.
+    pub expires_in_ms: u64,
+    /// `resource_url` of the login's success reply, when set.
+    pub resource_url: Option<String>,
+    pub refresh: RefreshBehavior,
+    /// The only client id `/oauth/code` accepts, when set (any, when `None`).
+    /// The token grants always need the client id the code or token was issued to.
+    pub client_id: Option<String>,
+}
+
+impl Default for OAuthScript {
+    fn default() -> Self {
+        OAuthScript {
+            pending_polls: 2,
+            outcome: OAuthOutcome::Success,
+            expires_in_ms: 3_600_000,
+            resource_url: None,
+            refresh: RefreshBehavior::Accept { rotate: true },
+            client_id: None,
+        }
+    }
+}
+
+/// The OAuth routes' state, and which tokens the model APIs accept.
+#[derive(Default)]
+struct OAuthState {
+    script: OAuthScript,
+    /// The user code handed out (the latest `/oauth/code` replaces it).
+    code: Option<CodeGrant>,
+    /// Valid access tokens: expiry (epoch ms) and the refresh token of their session.
+    access: HashMap<String, (u64, String)>,
+    /// Valid refresh tokens, each with the client id it was issued to.
+    refresh: HashMap<String, String>,
+    /// Tokens issued so far (the `<n>` of "mm-access-<n>").
+    issued: u64,
+    refresh_calls: usize,
+    require_tokens: bool,
+    accepted: HashSet<String>,
+}
+
+/// The user code handed out and what its token grant must match.
+struct CodeGrant {
+    client_id: String,
+    challenge: String,
+    expires_at: u64,
+    polls: usize,
+}
+
+impl Upstream {
+    /// Script the OAuth routes (the default script applies until this is
+    /// called). Tokens already issued stay valid.
+    pub fn oauth(&self, script: OAuthScript) {
+        self.shared.lock().unwrap().oauth.script = script;
+    }
+
+    /// From now on the model APIs answer 401 (in their own error shape) unless
+    /// `Authorization: Bearer <t>` or `x-api-key: <t>` carries a valid token: an
+    /// access token of the OAuth routes that is neither expired nor refreshed
+    /// away, or one added with `accept_token`.
+    pub fn require_tokens(&self) {
+        self.shared.lock().unwrap().oauth.require_tokens = true;
+    }
+
+    /// A token the model APIs accept under `require_tokens` (e.g. an API key).
+    pub fn accept_token(&self, token: &str) {
+        let mut shared = self.shared.lock().unwrap();
+        shared.oauth.accepted.insert(token.to_string());
+    }
+
+    /// How many refresh-token grants `/oauth/token` received (rejected ones too).
+    pub fn refresh_calls(&self) -> usize {
+        self.shared.lock().unwrap().oauth.refresh_calls
+    }
+}
+
+/// The S256 PKCE challenge of a verifier: base64url, unpadded, of its SHA-256.
+pub fn pkce_challenge(verifier: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in Sha256::digest(verifier.as_bytes()).chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// A form-encoded body as a JSON object of its fields (the last of a repeated
+/// name wins); `+` is a space and `%XX` a byte.
+fn form_fields(bytes: &[u8]) -> Value {
+    let decode = |s: &str| {
+        let raw = s.as_bytes();
+        let mut out = Vec::with_capacity(raw.len());
+        let mut i = 0;
+        while i < raw.len() {
+            let hex = raw
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            match (raw[i], hex) {
+                (b'%', Some(byte)) => {
+                    out.push(byte);
+                    i += 3;
+                }
+                (b'+', _) => {
+                    out.push(b' ');
+                    i += 1;
+                }
+                (b, _) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let text = String::from_utf8_lossy(bytes);
+    let fields: serde_json::Map<String, Value> = text
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(k), Value::String(decode(v)))
+        })
+        .collect();
+    Value::Object(fields)
+}
+
+/// MiniMax's error shape.
+fn oauth_error(code: u16, status_code: u32, message: &str) -> (u16, Value) {
+    let body = json!({"status": "error", "base_resp": {"status_code": status_code, "status_msg": message}});
+    (code, body)
+}
+
+/// Answer `/oauth/code` or `/oauth/token`: the status and the JSON body.
+fn oauth(shared: &mut Shared, path: &str, form: &Value) -> (u16, Value) {
+    let field = |name: &str| form[name].as_str().unwrap_or("").to_string();
+    let now = now_ms();
+    let url = shared.url.clone();
+    let state = &mut shared.oauth;
+    if path.ends_with("/oauth/code") {
+        let required = [
+            "response_type",
+            "client_id",
+            "scope",
+            "code_challenge",
+            "code_challenge_method",
+            "state",
+        ];
+        if let Some(missing) = required.iter().find(|name| field(name).is_empty()) {
+            return oauth_error(400, 1001, &format!("missing {missing}"));
+        }
+        if field("response_type") != "code" || field("code_challenge_method") != "S256" {
+            return oauth_error(
+                400,
+                1001,
+                "unsupported response_type or code_challenge_method",
+            );
+        }
+        let client_id = field("client_id");
+        if state
+            .script
+            .client_id
+            .as_ref()
+            .is_some_and(|id| *id != client_id)
+        {
+            return oauth_error(400, 1002, "invalid client_id");
+        }
+        let lifetime = match state.script.outcome {
+            OAuthOutcome::Expire => 1_500,
+            _ => OAUTH_CODE_LIFETIME_MS,
+        };
+        state.code = Some(CodeGrant {
+            client_id,
+            challenge: field("code_challenge"),
+            expires_at: now + lifetime,
+            polls: 0,
+        });
+        let echoed = match state.script.outcome {
+            OAuthOutcome::StateMismatch => format!("{}-not-yours", field("state")),
+            _ => field("state"),
+        };
+        let body = json!({"user_code": OAUTH_USER_CODE, "verification_uri": format!("{url}/verify"),
+                          "expired_in": now + lifetime, "interval": OAUTH_INTERVAL_MS, "state": echoed});
+        return (200, body);
+    }
+
+    match field("grant_type").as_str() {
+        "urn:ietf:params:oauth:grant-type:user_code" => {
+            let Some(grant) = state
+                .code
+                .as_mut()
+                .filter(|_| field("user_code") == OAUTH_USER_CODE)
+            else {
+                return oauth_error(400, 1003, "invalid user_code");
+            };
+            if field("client_id") != grant.client_id {
+                return oauth_error(400, 1002, "invalid client_id");
+            }
+            // PKCE: the verifier must hash to the challenge sent with the code request.
+            if pkce_challenge(&field("code_verifier")) != grant.challenge {
+                return oauth_error(400, 1003, "invalid code_verifier");
+            }
+            if state.script.outcome == OAuthOutcome::Expire {
+                return (200, json!({"status": "pending"}));
+            }
+            if now >= grant.expires_at {
+                return oauth_error(200, 1005, "the user code has expired");
+            }
+            grant.polls += 1;
+            if grant.polls <= state.script.pending_polls {
+                return (200, json!({"status": "pending"}));
+            }
+            let client_id = grant.client_id.clone();
+            state.code = None; // a code is used once
+            if state.script.outcome == OAuthOutcome::Deny {
+                return oauth_error(200, 1004, "user denied the authorization");
+            }
+            let (access, refresh, expires) = issue(state, now, None, &client_id);
+            let mut body = json!({"status": "success", "access_token": access, "refresh_token": refresh,
+                                  "token_type": "Bearer", "expired_in": expires});
+            if let Some(resource_url) = &state.script.resource_url {
+                body["resource_url"] = json!(resource_url);
+            }
+            (200, body)
+        }
+        "refresh_token" => {
+            state.refresh_calls += 1;
+            let token = field("refresh_token");
+            let client_id = field("client_id");
+            let valid = state.refresh.get(&token) == Some(&client_id);
+            let rotate = match state.script.refresh {
+                RefreshBehavior::Accept { rotate } if valid => rotate,
+                _ => return oauth_error(400, 1004, "refresh token is invalid or expired"),
+            };
+            // The session's access tokens are refreshed away.
+            state.access.retain(|_, (_, session)| *session != token);
+            if rotate {
+                state.refresh.remove(&token);
+            }
+            let keep = (!rotate).then_some(token.as_str());
+            let (access, refresh, expires) = issue(state, now, keep, &client_id);
+            let mut body = json!({"status": "success", "access_token": access,
+                                  "token_type": "Bearer", "expired_in": expires});
+            if rotate {
+                body["refresh_token"] = json!(refresh);
+            }
+            (200, body)
+        }
+        other => oauth_error(400, 1001, &format!("unsupported grant_type {other:?}")),
+    }
+}
+
+/// Issue "mm-access-<n>" and "mm-refresh-<n>" (or keep the session's refresh
+/// token); returns the access token, the refresh token and the expiry.
+fn issue(
+    state: &mut OAuthState,
+    now: u64,
+    keep_refresh: Option<&str>,
+    client_id: &str,
+) -> (String, String, u64) {
+    state.issued += 1;
+    let n = state.issued;
+    let access = format!("mm-access-{n}");
+    let refresh = keep_refresh.map_or_else(|| format!("mm-refresh-{n}"), str::to_string);
+    let expires = now + state.script.expires_in_ms;
+    state
+        .access
+        .insert(access.clone(), (expires, refresh.clone()));
+    state.refresh.insert(refresh.clone(), client_id.to_string());
+    (access, refresh, expires)
+}
+
+/// Whether a model request may pass: always, unless `require_tokens` is on.
+fn authorized(state: &OAuthState, headers: &BTreeMap<String, String>) -> bool {
+    if !state.require_tokens {
+        return true;
+    }
+    let bearer = headers.get("authorization").and_then(|v| {
+        v.strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+    });
+    let now = now_ms();
+    [bearer, headers.get("x-api-key").map(String::as_str)]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .any(|t| {
+            state.accepted.contains(t)
+                || state
+                    .access
+                    .get(t)
+                    .is_some_and(|(expires, _)| now < *expires)
+        })
+}
+
 // ---- a tiny raw HTTP/1.1 client, for the stand-in's own tests ----
 
 /// A response as read off the wire.
@@ -761,6 +1149,42 @@ pub fn post(url: &str, path: &str, headers: &[(&str, &str)], body: &Value) -> Ra
     )
 }
 
+/// POST a form-encoded body (`application/x-www-form-urlencoded`) to `url` +
+/// `path`, on a fresh connection: for the OAuth routes.
+pub fn post_form(url: &str, path: &str, fields: &[(&str, &str)]) -> RawResponse {
+    let encode = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    let body = fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let host = url.trim_start_matches("http://").trim_end_matches('/');
+    let stream = TcpStream::connect(host).expect("connect to the stand-in");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let form = "application/x-www-form-urlencoded";
+    exchange_as(
+        &mut BufReader::new(stream),
+        host,
+        "POST",
+        path,
+        form,
+        &[],
+        &body,
+    )
+}
+
 /// One request/response on an open connection (so keep-alive can be tested).
 pub fn exchange(
     conn: &mut BufReader<TcpStream>,
@@ -770,10 +1194,24 @@ pub fn exchange(
     headers: &[(&str, &str)],
     body: &str,
 ) -> RawResponse {
+    exchange_as(conn, host, method, path, "application/json", headers, body)
+}
+
+/// `exchange` with a body of another content type.
+pub fn exchange_as(
+    conn: &mut BufReader<TcpStream>,
+    host: &str,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> RawResponse {
     let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nhost: {host}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n",
         body.len()
     );
+
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }

@@ -110,10 +110,7 @@ impl AuthManager {
         if let Some(problem) = &profile.problem {
             return Err(Failure::new(
                 Reason::Auth,
-                format!(
-                    "{problem}; log in again with `claw auth login --provider {}`",
-                    profile.provider
-                ),
+                login_again(problem, &profile.provider),
             ));
         }
         if profile.kind != Kind::ApiKey && expiring(&profile) {
@@ -149,7 +146,12 @@ impl AuthManager {
             flights.entry(profile_id.to_string()).or_default().clone()
         };
         let _in_flight = flight.lock().await;
-        let fresh = |p: &StoredProfile| p.access != stale && !expiring(p) && p.problem.is_none();
+        // Someone else replaced the token we saw: use theirs while it is valid.
+        let fresh = |p: &StoredProfile| {
+            p.access != stale
+                && p.problem.is_none()
+                && p.expires_at_ms.is_none_or(|at| at > now_ms())
+        };
         let current = self.load(profile_id)?;
         if fresh(&current) {
             return Ok(current);
@@ -223,10 +225,7 @@ impl AuthManager {
                 });
                 Err(Failure::new(
                     Reason::Auth,
-                    format!(
-                        "{problem}; log in again with `claw auth login --provider {}`",
-                        current.provider
-                    ),
+                    login_again(&problem, &current.provider),
                 ))
             }
             Err(e) => Err(Failure::new(
@@ -234,6 +233,15 @@ impl AuthManager {
                 format!("refreshing \"{profile_id}\" failed: {e}"),
             )),
         }
+    }
+}
+
+/// `message`, ending with how to log in again (unless the plugin already said).
+fn login_again(message: &str, provider: &str) -> String {
+    if message.contains("claw auth login") {
+        message.to_string()
+    } else {
+        format!("{message}; log in again with `claw auth login --provider {provider}`")
     }
 }
 

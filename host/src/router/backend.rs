@@ -54,9 +54,10 @@ impl PluginBackend {
             auth,
         };
         for provider in catalog.providers.values() {
-            if let (Ok(served), Some(host)) =
-                (backend.plugin_for(provider), host_of(&provider.base_url))
-            {
+            if let (Ok(served), Some(host)) = (
+                backend.plugin_for(provider),
+                crate::runtime::host_of(&provider.base_url),
+            ) {
                 served.plugin.grant().add_configured(host);
             }
         }
@@ -82,17 +83,6 @@ impl PluginBackend {
             Failure::new(Reason::Unknown, format!("provider \"{}\" needs {wanted}, and none is loaded{why}; see `claw plugins list`", provider.id))
         })
     }
-}
-
-fn host_of(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?']).next()?;
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next(),
-        None => host.split(':').next(),
-    }
-    .filter(|h| !h.is_empty())
 }
 
 impl Backend for PluginBackend {
@@ -200,14 +190,14 @@ mod tests {
     #[test]
     fn hosts_come_out_of_base_urls() {
         assert_eq!(
-            super::host_of("http://127.0.0.1:8080/anthropic"),
+            crate::runtime::host_of("http://127.0.0.1:8080/anthropic"),
             Some("127.0.0.1")
         );
         assert_eq!(
-            super::host_of("https://api.minimax.io/anthropic"),
+            crate::runtime::host_of("https://api.minimax.io/anthropic"),
             Some("api.minimax.io")
         );
-        assert_eq!(super::host_of("http://[::1]:9/v1"), Some("::1"));
-        assert_eq!(super::host_of(""), None);
+        assert_eq!(crate::runtime::host_of("http://[::1]:9/v1"), Some("::1"));
+        assert_eq!(crate::runtime::host_of(""), None);
     }
 }

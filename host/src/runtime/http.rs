@@ -46,6 +46,18 @@ impl NetworkGrant {
     }
 }
 
+/// The host of an `http(s)://` URL, without port or brackets.
+pub fn host_of(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next(),
+        None => host.split(':').next(),
+    }
+    .filter(|h| !h.is_empty())
+}
+
 fn pattern_matches(pattern: &str, host: &str) -> bool {
     let pattern = pattern
         .trim_start_matches('[')

@@ -17,7 +17,7 @@ use wasmtime::{
 };
 
 pub use cache::CacheOutcome;
-pub use http::NetworkGrant;
+pub use http::{NetworkGrant, host_of};
 pub use prompts::{Headless, Prompter};
 pub use v0_1::types;
 

@@ -1,17 +1,11 @@
 //! The Anthropic Messages API (`POST {base_url}/v1/messages`), streamed: Anthropic
 //! itself and compatible endpoints such as MiniMax's `/anthropic`.
 //!
-//! This file is the only one that touches the network; `request`, `reply` and
-//! `errors` are pure and unit-tested natively:
-//! `cargo test --manifest-path plugins/Cargo.toml -p anthropic-messages --target x86_64-unknown-linux-gnu`
-
-mod errors;
-mod reply;
-mod request;
+//! A thin component over the `anthropic-wire` library, which holds the wire
+//! logic (request body, event stream, error classification, the HTTP call) and
+//! its native unit tests; `minimax-portal-auth` shares it.
 
 use claw_plugin_sdk::prelude::*;
-
-use errors::{API, prefixed, redact, upstream_error};
 
 struct AnthropicMessages;
 
@@ -19,52 +13,13 @@ impl Provider for AnthropicMessages {
     fn describe() -> ProviderInfo {
         // The host's catalogs list the models; this plugin only speaks the API.
         ProviderInfo {
-            apis: vec![API.into()],
+            apis: vec![anthropic_wire::API.into()],
             models: vec![],
         }
     }
 
     fn chat(request: ChatRequest) -> Result<ChatStream, PluginError> {
-        let secret = request::secret(&request.credential).map(str::to_owned);
-        let scrub = move |e: PluginError| redact(e, secret.as_deref());
-
-        let url = request::url(&request.endpoint.base_url);
-        claw_plugin_sdk::debug!(
-            "{API}: POST {url} model={} stream={}",
-            request.model,
-            request.streaming
-        );
-        let body = serde_json::to_vec(&request::body(&request)).unwrap_or_default();
-        // No timeouts of our own: the host applies its defaults.
-        let mut http = http::Request::post(url).body(body);
-        for (name, value) in
-            request::headers(&request.endpoint, &request.credential, request.streaming)
-        {
-            http = http.header(name, value);
-        }
-        let mut response = http.send().map_err(|e| scrub(prefixed(e)))?;
-
-        let status = response.status();
-        if !(200..300).contains(&status) {
-            // The status alone still classifies the failure if the body is lost.
-            let body = response.text().unwrap_or_default();
-            return Err(scrub(upstream_error(
-                Some(status),
-                &body,
-                response.retry_after_ms(),
-            )));
-        }
-        if reply::is_event_stream(response.header("content-type"), request.streaming) {
-            let mut decoder = reply::StreamDecoder::default();
-            Ok(ChatStream::from_fn(move || {
-                decoder.step(|| response.read_chunk()).map_err(&scrub)
-            }))
-        } else {
-            let body = response.bytes().map_err(|e| scrub(prefixed(e)))?;
-            Ok(ChatStream::from_events(
-                reply::parse_message(&body).map_err(scrub)?,
-            ))
-        }
+        anthropic_wire::chat(request)
     }
 }
 

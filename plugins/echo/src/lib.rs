@@ -17,43 +17,73 @@ impl Provider for Echo {
                 input: vec![InputKind::Text],
                 context_window: 32_768,
                 max_tokens: 4_096,
-                cost: Some(ModelCost { input: 0.0, output: 0.0, cache_read: 0.0, cache_write: 0.0 }),
+                cost: Some(ModelCost {
+                    input: 0.0,
+                    output: 0.0,
+                    cache_read: 0.0,
+                    cache_write: 0.0,
+                }),
             }],
         }
     }
 
     fn chat(request: ChatRequest) -> Result<ChatStream, PluginError> {
         let text = last_user_text(&request.messages).ok_or_else(|| {
-            PluginError::new(ErrorReason::Format, "the request has no user message with text to echo")
+            PluginError::new(
+                ErrorReason::Format,
+                "the request has no user message with text to echo",
+            )
         })?;
-        let input_tokens = request.messages.iter().map(|m| word_count(&m.content)).sum::<usize>() as u32;
+        let input_tokens = request
+            .messages
+            .iter()
+            .map(|m| word_count(&m.content))
+            .sum::<usize>() as u32;
         let words: Vec<String> = split_keeping_spaces(&text);
         let output_tokens = words.len() as u32;
 
         let mut events = vec![ChatEvent::Started(format!("echo-{}", text.len()))];
         events.extend(words.into_iter().map(ChatEvent::Text));
-        events.push(ChatEvent::Usage(Usage { input_tokens, output_tokens, cache_read_tokens: 0, cache_write_tokens: 0 }));
+        events.push(ChatEvent::Usage(Usage {
+            input_tokens,
+            output_tokens,
+            cache_read_tokens: 0,
+            cache_write_tokens: 0,
+        }));
         events.push(ChatEvent::Done("end_turn".into()));
         Ok(ChatStream::from_events(events))
     }
 }
 
 fn last_user_text(messages: &[Message]) -> Option<String> {
-    messages.iter().rev().filter(|m| m.role == Role::User).find_map(|m| {
-        let text: String = m
-            .content
-            .iter()
-            .filter_map(|part| match part {
-                ContentPart::Text(t) => Some(t.as_str()),
-                ContentPart::Image(_) => None,
-            })
-            .collect();
-        (!text.is_empty()).then_some(text)
-    })
+    messages
+        .iter()
+        .rev()
+        .filter(|m| m.role == Role::User)
+        .find_map(|m| {
+            let text: String = m
+                .content
+                .iter()
+                .filter_map(|part| match part {
+                    ContentPart::Text(t) => Some(t.as_str()),
+                    ContentPart::Image(_) => None,
+                })
+                .collect();
+            (!text.is_empty()).then_some(text)
+        })
 }
 
 fn word_count(parts: &[ContentPart]) -> usize {
-    parts.iter().map(|p| if let ContentPart::Text(t) = p { t.split_whitespace().count() } else { 0 }).sum()
+    parts
+        .iter()
+        .map(|p| {
+            if let ContentPart::Text(t) = p {
+                t.split_whitespace().count()
+            } else {
+                0
+            }
+        })
+        .sum()
 }
 
 /// "a b  c" -> ["a", " b", "  c"]: concatenating the pieces gives the input back.
