@@ -221,6 +221,7 @@ mod tests {
             config_json: "{}".into(),
             grant: Arc::new(NetworkGrant::default()),
             prompter: Arc::new(Headless),
+            limits: Default::default(),
         };
         let loaded = load(&runtime, &manifest, bundled.wasm, settings)
             .await

@@ -15,7 +15,9 @@ use crate::enablement;
 use crate::loader::{self, LoadError};
 use crate::manifest::{Manifest, Role};
 use crate::runtime::types::AuthInfo;
-use crate::runtime::{CacheOutcome, NetworkGrant, Plugin, PluginSettings, Prompter, Runtime};
+use crate::runtime::{
+    CacheOutcome, NetworkGrant, Plugin, PluginLimits, PluginSettings, Prompter, Runtime,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -136,7 +138,23 @@ impl Registry {
 
     /// `{"plugins": [...]}`, as `claw plugins list --json` and the admin API print it.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({ "plugins": self.plugins })
+        let plugins: Vec<serde_json::Value> = self
+            .plugins
+            .iter()
+            .map(|p| {
+                let mut value = serde_json::to_value(p).expect("reports serialize");
+                // Health is live: a loaded plugin that keeps failing is degraded.
+                let degraded = p.plugin.as_ref().and_then(|plugin| plugin.degraded());
+                value["health"] = serde_json::json!(match (&p.plugin, &degraded) {
+                    (None, _) => "-",
+                    (Some(_), None) => "ok",
+                    (Some(_), Some(_)) => "degraded",
+                });
+                value["degradedReason"] = serde_json::json!(degraded);
+                value
+            })
+            .collect();
+        serde_json::json!({ "plugins": plugins })
     }
 
     pub fn count(&self, status: Status) -> usize {
@@ -292,9 +310,14 @@ pub fn settings_for(
             grant.add_configured(host);
         }
     }
+    let defaults = cfg.limits.apply(PluginLimits::default());
+    let limits = entry
+        .and_then(|e| e.limits)
+        .map_or(defaults, |l| l.apply(defaults));
     PluginSettings {
         config_json: config_json.into(),
         grant: Arc::new(grant),
         prompter,
+        limits,
     }
 }

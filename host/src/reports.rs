@@ -144,7 +144,9 @@ async fn probe_one(app: &App, r: &ModelRef, prompt: &Prompt) -> Result<(), Failu
 /// Probe statuses are the failover reasons, with plugin failures folded into `unknown`.
 fn probe_status(reason: Reason) -> &'static str {
     match reason {
-        Reason::PluginTrap | Reason::PluginMemory | Reason::Cooldown => "unknown",
+        Reason::PluginTrap | Reason::PluginMemory | Reason::PluginOutput | Reason::Cooldown => {
+            "unknown"
+        }
         Reason::PluginTimeout => "timeout",
         other => other.as_str(),
     }

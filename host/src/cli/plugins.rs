@@ -333,11 +333,16 @@ fn print_table(listing: &Value, verbose: bool) {
     let rows: Vec<[String; 7]> = plugins
         .iter()
         .map(|p| {
+            let status = if p["health"] == "degraded" {
+                "degraded"
+            } else {
+                text(p, "status")
+            };
             [
                 text(p, "id"),
                 text(p, "name"),
                 text(p, "version"),
-                text(p, "status"),
+                status,
                 text(p, "source"),
             ]
             .map(String::from)
@@ -365,7 +370,7 @@ fn print_table(listing: &Value, verbose: bool) {
     line(header.to_vec());
     for (row, p) in rows.iter().zip(&plugins) {
         line(row.iter().map(String::as_str).collect());
-        if let Some(reason) = p["error"].as_str() {
+        if let Some(reason) = p["error"].as_str().or(p["degradedReason"].as_str()) {
             println!(
                 "    {}: {reason}",
                 if p["status"] == "error" {

@@ -70,6 +70,11 @@ impl ConfigFile {
                 });
             }
         };
+        Self::parse(path, &text)
+    }
+
+    /// Parse config text as if it were read from `path` (which is not touched).
+    pub fn parse(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
         if text.trim().is_empty() {
             return Ok(ConfigFile {
                 path: path.into(),
@@ -248,11 +253,14 @@ pub struct PluginsConfig {
     pub deny: Vec<String>,
     pub load: LoadConfig,
     pub entries: BTreeMap<String, PluginEntry>,
+    /// Defaults for every plugin's limits.
+    pub limits: LimitsEntry,
 }
 
 impl Default for PluginsConfig {
     fn default() -> Self {
         PluginsConfig {
+            limits: LimitsEntry::default(),
             enabled: true,
             allow: None,
             deny: Vec::new(),
@@ -278,6 +286,34 @@ pub struct PluginEntry {
     pub config: Option<Value>,
     /// Narrows the plugin's declared network hosts.
     pub network: Option<Vec<String>>,
+    /// Overrides `plugins.limits` for this plugin.
+    pub limits: Option<LimitsEntry>,
+}
+
+/// `plugins.limits` / `plugins.entries.<id>.limits`: unset fields keep the default.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct LimitsEntry {
+    pub call_timeout_ms: Option<u64>,
+    pub memory_mb: Option<usize>,
+    pub max_event_bytes: Option<usize>,
+    pub max_output_bytes: Option<usize>,
+    pub log_lines_per_call: Option<u32>,
+}
+
+impl LimitsEntry {
+    /// `self` laid over `base`.
+    pub fn apply(&self, base: crate::runtime::PluginLimits) -> crate::runtime::PluginLimits {
+        crate::runtime::PluginLimits {
+            call_timeout: self
+                .call_timeout_ms
+                .map_or(base.call_timeout, std::time::Duration::from_millis),
+            memory_bytes: self.memory_mb.map_or(base.memory_bytes, |mb| mb << 20),
+            max_event_bytes: self.max_event_bytes.unwrap_or(base.max_event_bytes),
+            max_output_bytes: self.max_output_bytes.unwrap_or(base.max_output_bytes),
+            log_lines_per_call: self.log_lines_per_call.unwrap_or(base.log_lines_per_call),
+        }
+    }
 }
 
 /// Relative paths in config are relative to the config file; `~/` is home.

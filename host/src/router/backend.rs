@@ -182,6 +182,7 @@ fn failure(e: CallError) -> Failure {
         CallError::Timeout { .. } => Failure::new(Reason::PluginTimeout, message),
         CallError::Memory { .. } => Failure::new(Reason::PluginMemory, message),
         CallError::Trap { .. } => Failure::new(Reason::PluginTrap, message),
+        CallError::Output { .. } => Failure::new(Reason::PluginOutput, message),
     }
 }
 

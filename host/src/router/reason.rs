@@ -25,6 +25,8 @@ pub enum Reason {
     PluginTimeout,
     /// The plugin went over its memory limit.
     PluginMemory,
+    /// The plugin returned more than its output limit.
+    PluginOutput,
     /// Skipped: the candidate is cooling down after recent failures.
     Cooldown,
 }
@@ -45,6 +47,7 @@ impl Reason {
             Reason::PluginTrap => "plugin_trap",
             Reason::PluginTimeout => "plugin_timeout",
             Reason::PluginMemory => "plugin_memory",
+            Reason::PluginOutput => "plugin_output",
             Reason::Cooldown => "cooldown",
         }
     }
@@ -61,6 +64,7 @@ impl Reason {
                 | Reason::PluginTrap
                 | Reason::PluginTimeout
                 | Reason::PluginMemory
+                | Reason::PluginOutput
         )
     }
 

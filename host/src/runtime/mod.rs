@@ -30,14 +30,12 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Resource limits for plugin calls. Defaults suit a personal gateway.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Wall-clock deadline of one call into a plugin (a `next` on a stream included).
-    pub call_timeout: Duration,
     /// Deadline of the load-time `describe` calls, which must not use the network.
     pub describe_timeout: Duration,
     /// Deadline of a login, which may wait for the user to approve it.
     pub login_timeout: Duration,
-    /// Linear memory one instance may grow to.
-    pub max_memory_bytes: usize,
+    /// No plugin's memory cap may exceed this (the pooling allocator's slot size).
+    pub memory_ceiling_bytes: usize,
     /// Instances alive at once across all plugins (the pooling allocator's size).
     pub max_instances: u32,
 }
@@ -45,11 +43,38 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            call_timeout: Duration::from_secs(120),
             describe_timeout: Duration::from_secs(10),
             login_timeout: Duration::from_secs(20 * 60),
-            max_memory_bytes: 128 << 20,
+            memory_ceiling_bytes: 1 << 30,
             max_instances: 256,
+        }
+    }
+}
+
+/// Limits of one plugin's calls: defaults in `plugins.limits`, overridden per
+/// plugin in `plugins.entries.<id>.limits`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PluginLimits {
+    /// Wall-clock deadline of one call (each `next` of a stream included).
+    pub call_timeout: Duration,
+    /// Linear memory one instance may grow to.
+    pub memory_bytes: usize,
+    /// Largest single event text a plugin may return.
+    pub max_event_bytes: usize,
+    /// Largest total reply text of one request.
+    pub max_output_bytes: usize,
+    /// Log lines one request may write before the rest are dropped.
+    pub log_lines_per_call: u32,
+}
+
+impl Default for PluginLimits {
+    fn default() -> Self {
+        PluginLimits {
+            call_timeout: Duration::from_secs(120),
+            memory_bytes: 128 << 20,
+            max_event_bytes: 4 << 20,
+            max_output_bytes: 32 << 20,
+            log_lines_per_call: 1_000,
         }
     }
 }
@@ -75,9 +100,34 @@ pub enum CallError {
         what: &'static str,
         detail: String,
     },
+    #[error(
+        "plugin \"{plugin}\" returned more than {limit} bytes {what} (plugins.limits); the reply was cut off"
+    )]
+    Output {
+        plugin: String,
+        what: &'static str,
+        limit: usize,
+    },
     /// The plugin returned a classified error of its own.
     #[error("plugin \"{plugin}\": {}", error.message)]
     Plugin { plugin: String, error: PluginError },
+}
+
+impl CallError {
+    /// A failure of the plugin itself (not of the upstream it talks to).
+    pub fn is_plugin_fault(&self) -> bool {
+        !matches!(self, CallError::Plugin { .. })
+    }
+}
+
+/// Consecutive faults (traps, timeouts, memory, oversized output) after which a
+/// plugin is reported as degraded; one good call clears it.
+const DEGRADED_AFTER: u32 = 3;
+
+#[derive(Debug, Default)]
+struct Health {
+    consecutive_faults: u32,
+    last_fault: Option<String>,
 }
 
 /// The engine or the host imports could not be set up.
@@ -139,7 +189,7 @@ fn make_engine(limits: &Limits) -> wasmtime::Result<Engine> {
         .total_memories(limits.max_instances * 2)
         .total_tables(limits.max_instances * 4)
         .total_stacks(limits.max_instances)
-        .max_memory_size(limits.max_memory_bytes);
+        .max_memory_size(limits.memory_ceiling_bytes);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     match Engine::new(&config) {
         Ok(engine) => Ok(engine),
@@ -173,6 +223,7 @@ pub struct PluginSettings {
     pub config_json: Arc<str>,
     pub grant: Arc<NetworkGrant>,
     pub prompter: Arc<dyn Prompter>,
+    pub limits: PluginLimits,
 }
 
 /// A linked plugin, ready to be instantiated for each call.
@@ -183,6 +234,7 @@ pub struct Plugin {
     provider: Option<v0_1::provider::GuestIndices>,
     auth: Option<v0_1::auth::GuestIndices>,
     settings: PluginSettings,
+    health: std::sync::Mutex<Health>,
 }
 
 impl Plugin {
@@ -201,6 +253,7 @@ impl Plugin {
             provider,
             auth,
             settings,
+            health: Default::default(),
         })
     }
 
@@ -214,9 +267,12 @@ impl Plugin {
     }
 
     fn store(&self) -> Store<HostState> {
-        let limits = self.runtime.limits;
         let store_limits = StoreLimitsBuilder::new()
-            .memory_size(limits.max_memory_bytes)
+            .memory_size(self.memory_cap())
+            .instances(100)
+            .tables(100)
+            .memories(10)
+            .table_elements(100_000)
             .trap_on_grow_failure(true)
             .build();
         let hooks = http::GrantHooks {
@@ -228,6 +284,7 @@ impl Plugin {
             self.settings.config_json.clone(),
             self.settings.prompter.clone(),
             store_limits,
+            self.settings.limits.log_lines_per_call,
             hooks,
         );
         let mut store = Store::new(&self.runtime.engine, state);
@@ -246,7 +303,7 @@ impl Plugin {
     ) -> Result<R, CallError> {
         let ticks = (limit.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         store.set_epoch_deadline(ticks);
-        match tokio::time::timeout(limit, f(store)).await {
+        let result = match tokio::time::timeout(limit, f(store)).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(self.classify(e, what, limit)),
             Err(_) => Err(CallError::Timeout {
@@ -254,7 +311,46 @@ impl Plugin {
                 what,
                 limit,
             }),
+        };
+        match &result {
+            Ok(_) => self.health().consecutive_faults = 0,
+            Err(e) => self.note_fault(e),
         }
+        result
+    }
+
+    fn health(&self) -> std::sync::MutexGuard<'_, Health> {
+        self.health.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Count a failed call toward `degraded`, and log it with the plugin id.
+    fn note_fault(&self, e: &CallError) {
+        if !e.is_plugin_fault() {
+            return;
+        }
+        tracing::warn!(plugin = &*self.id, "{e}");
+        let mut health = self.health();
+        health.consecutive_faults += 1;
+        health.last_fault = Some(e.to_string());
+    }
+
+    /// Why the plugin is degraded: it failed its last calls itself.
+    pub fn degraded(&self) -> Option<String> {
+        let health = self.health();
+        (health.consecutive_faults >= DEGRADED_AFTER).then(|| {
+            format!(
+                "degraded: the last {} calls failed in the plugin itself; last: {}",
+                health.consecutive_faults,
+                health.last_fault.as_deref().unwrap_or("?")
+            )
+        })
+    }
+
+    fn memory_cap(&self) -> usize {
+        self.settings
+            .limits
+            .memory_bytes
+            .min(self.runtime.limits.memory_ceiling_bytes)
     }
 
     fn classify(&self, e: wasmtime::Error, what: &'static str, limit: Duration) -> CallError {
@@ -271,7 +367,7 @@ impl Plugin {
             return CallError::Memory {
                 plugin,
                 what,
-                limit: self.runtime.limits.max_memory_bytes,
+                limit: self.memory_cap(),
             };
         }
         CallError::Trap {
@@ -374,7 +470,7 @@ impl Plugin {
             .with_deadline(
                 &mut store,
                 "refresh",
-                self.runtime.limits.call_timeout,
+                self.settings.limits.call_timeout,
                 async |store| {
                     let instance = self.pre.instantiate_async(&mut *store).await?;
                     indices
@@ -401,7 +497,7 @@ impl Plugin {
             .with_deadline(
                 &mut store,
                 "chat",
-                self.runtime.limits.call_timeout,
+                self.settings.limits.call_timeout,
                 async |store| {
                     let instance = self.pre.instantiate_async(&mut *store).await?;
                     let guest = indices.load(&mut *store, &instance)?;
@@ -417,6 +513,7 @@ impl Plugin {
                 guest,
                 handle,
                 done: false,
+                output_bytes: 0,
             }),
             Err(error) => Err(CallError::Plugin {
                 plugin: self.id.to_string(),
@@ -433,6 +530,8 @@ pub struct ChatStream<'p> {
     guest: v0_1::provider::Guest,
     handle: ResourceAny,
     done: bool,
+    /// Reply text returned so far, against `max_output_bytes`.
+    output_bytes: usize,
 }
 
 impl ChatStream<'_> {
@@ -447,12 +546,19 @@ impl ChatStream<'_> {
             .with_deadline(
                 &mut self.store,
                 "next",
-                self.plugin.runtime.limits.call_timeout,
+                self.plugin.settings.limits.call_timeout,
                 async |store| guest.chat_stream().call_next(&mut *store, handle).await,
             )
             .await;
         match result {
-            Ok(Ok(Some(events))) => Ok(Some(events)),
+            Ok(Ok(Some(events))) => match self.check_size(&events) {
+                Ok(()) => Ok(Some(events)),
+                Err(e) => {
+                    self.done = true;
+                    self.plugin.note_fault(&e);
+                    Err(e)
+                }
+            },
             Ok(Ok(None)) => {
                 self.done = true;
                 Ok(None)
@@ -469,6 +575,39 @@ impl ChatStream<'_> {
                 Err(e)
             }
         }
+    }
+}
+
+impl ChatStream<'_> {
+    /// Enforce the per-event and per-reply output caps.
+    fn check_size(&mut self, events: &[ChatEvent]) -> Result<(), CallError> {
+        let limits = self.plugin.settings.limits;
+        let plugin = self.plugin.id.to_string();
+        for event in events {
+            let len = match event {
+                ChatEvent::Text(t)
+                | ChatEvent::Thinking(t)
+                | ChatEvent::Started(t)
+                | ChatEvent::Done(t) => t.len(),
+                ChatEvent::Usage(_) => 0,
+            };
+            if len > limits.max_event_bytes {
+                return Err(CallError::Output {
+                    plugin,
+                    what: "in one event",
+                    limit: limits.max_event_bytes,
+                });
+            }
+            self.output_bytes += len;
+            if self.output_bytes > limits.max_output_bytes {
+                return Err(CallError::Output {
+                    plugin,
+                    what: "in one reply",
+                    limit: limits.max_output_bytes,
+                });
+            }
+        }
+        Ok(())
     }
 }
 

@@ -16,6 +16,8 @@ pub struct HostState {
     pub(crate) config_json: Arc<str>,
     pub(crate) prompter: Arc<dyn Prompter>,
     pub(crate) limits: StoreLimits,
+    /// Log lines this request may still write (a flood is cut, not forwarded).
+    pub(crate) log_budget: u32,
     table: ResourceTable,
     wasi: WasiCtx,
     http: WasiHttpCtx,
@@ -28,6 +30,7 @@ impl HostState {
         config_json: Arc<str>,
         prompter: Arc<dyn Prompter>,
         limits: StoreLimits,
+        log_budget: u32,
         hooks: GrantHooks,
     ) -> Self {
         // No environment, arguments, preopened folders, stdin or sockets: a
@@ -42,6 +45,7 @@ impl HostState {
             config_json,
             prompter,
             limits,
+            log_budget,
             table: ResourceTable::new(),
             wasi,
             http: WasiHttpCtx::new(),

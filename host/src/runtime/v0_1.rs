@@ -30,6 +30,15 @@ impl claw::plugin::types::Host for HostState {}
 impl claw::plugin::log::Host for HostState {
     async fn log(&mut self, level: claw::plugin::log::Level, message: String) {
         use self::claw::plugin::log::Level;
+        match self.log_budget {
+            0 => return,
+            1 => {
+                self.log_budget = 0;
+                tracing::warn!(target: "claw::plugin", plugin = &*self.plugin, "too many log lines in one request (plugins.limits.logLinesPerCall); dropping the rest");
+                return;
+            }
+            _ => self.log_budget -= 1,
+        }
         let mut message = message;
         if message.len() > MAX_LOG_LINE {
             let mut cut = MAX_LOG_LINE;

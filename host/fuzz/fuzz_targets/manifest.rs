@@ -1,0 +1,9 @@
+//! `claw-plugin.toml` comes with a plugin someone else wrote.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let _ = claw::manifest::Manifest::parse(&text);
+});
