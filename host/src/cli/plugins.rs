@@ -251,6 +251,9 @@ async fn set_enabled(
         if let Some(why) = result["plugin"]["error"].as_str().filter(|_| enabled) {
             println!("  note: {id} still will not load: {why}");
         }
+        if enabled {
+            print_grant(&result["plugin"]);
+        }
         return Ok(ExitCode::SUCCESS);
     }
     say_via(verbose, None);
@@ -276,7 +279,20 @@ async fn set_enabled(
     if enabled && !decision.enabled {
         println!("  note: {id} still will not load: {}", decision.reason);
     }
+    if enabled && let Some(report) = registry.get(id) {
+        print_grant(&serde_json::to_value(report)?);
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a plugin being turned on may reach, so the user sees it at that moment.
+fn print_grant(report: &Value) {
+    let hosts = joined(&report["network"]);
+    if hosts == "-" {
+        println!("  network: none (the plugin cannot make outbound requests)");
+    } else {
+        println!("  network: may reach {hosts}, and the base URLs you configure for providers it serves");
+    }
 }
 
 fn print_json(value: &Value) {
