@@ -27,7 +27,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
 /// The pause between two SSE events: long enough that a client sees them
-/// arrive separately, short enough to keep tests quick.
+/// arrive separately, short enough to keep tests quick. The default of every
+/// stand-in; `Upstream::set_gap_ms` changes it (0 for benchmarks: no pauses).
 pub const GAP_MS: u64 = 15;
 
 /// What `CutAfter { words }` streams the first `words` words of, cycled.
@@ -109,6 +110,8 @@ struct Shared {
     /// `http://127.0.0.1:PORT`, for URLs in answers.
     url: String,
     oauth: OAuthState,
+    /// The pause between SSE events (and before a cut), in ms; 0: none at all.
+    gap_ms: u64,
 }
 
 impl Upstream {
@@ -124,6 +127,7 @@ impl Upstream {
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Mutex::new(Shared {
             url: format!("http://{addr}"),
+            gap_ms: GAP_MS,
             ..Shared::default()
         }));
         let (stop, stopped) = oneshot::channel();
@@ -150,6 +154,13 @@ impl Upstream {
     /// `http://127.0.0.1:PORT`
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The pause between two SSE events of answers from now on (`GAP_MS` until
+    /// this is called). 0 sends every event at once, with no timer in between:
+    /// the zero-delay stand-in of the benchmarks.
+    pub fn set_gap_ms(&self, ms: u64) {
+        self.shared.lock().unwrap().gap_ms = ms;
     }
 
     /// Answer every request for `model` this way (resets any sequence).
@@ -235,6 +246,8 @@ struct Ctx {
     input_tokens: usize,
     id: u64,
     created: u64,
+    /// The pause between SSE events, from `Shared::gap_ms`.
+    gap_ms: u64,
 }
 
 async fn handle(
@@ -284,7 +297,7 @@ async fn handle(
         .map(str::to_string);
 
     // Record before answering, so a test can see a request still in flight.
-    let (behavior, id, oauth_answer) = {
+    let (behavior, id, oauth_answer, gap_ms) = {
         let mut shared = shared.lock().unwrap();
         shared.ids += 1;
         let mut oauth_answer = None;
@@ -313,7 +326,7 @@ async fn handle(
             model: model.clone(),
             behavior: behavior.clone(),
         });
-        (behavior, shared.ids, oauth_answer)
+        (behavior, shared.ids, oauth_answer, shared.gap_ms)
     };
     if let Some((code, answer)) = oauth_answer {
         return Ok(json_response(code, answer));
@@ -341,6 +354,7 @@ async fn handle(
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_secs(),
+        gap_ms,
     };
     // Delays come before the head; they may nest.
     while let Behavior::Delay { ms, then } = behavior {
@@ -399,7 +413,7 @@ fn answer(ctx: &Ctx, behavior: Behavior) -> Response<Out> {
             // Half a JSON body, then the connection drops.
             let whole = full_message(ctx, &text).to_string();
             let half = whole[..whole.len() / 2].to_string();
-            let steps = vec![Step::Send(half), Step::Wait(GAP_MS), Step::Cut];
+            let steps = vec![Step::Send(half), Step::Wait(ctx.gap_ms), Step::Cut];
             streamed(ctx, "application/json", steps)
         }
         Behavior::CutAfter { .. } => sse(ctx, stream_steps(ctx, &text, false)),
@@ -564,7 +578,7 @@ fn stream_steps(ctx: &Ctx, text: &str, finish: bool) -> Vec<Step> {
     let mut steps = Vec::new();
     for e in events {
         steps.push(Step::Send(e));
-        steps.push(Step::Wait(GAP_MS));
+        steps.push(Step::Wait(ctx.gap_ms));
     }
     if !finish {
         steps.push(Step::Cut);
@@ -695,6 +709,9 @@ fn streamed(ctx: &Ctx, content_type: &str, steps: Vec<Step>) -> Response<Out> {
         for step in steps {
             let sent = match step {
                 Step::Send(text) => tx.send(Ok(Bytes::from(text))).await,
+                // No timer at all for a zero pause (a zero sleep may still wait for
+                // the next timer tick).
+                Step::Wait(0) => Ok(()),
                 Step::Wait(ms) => Ok(tokio::time::sleep(Duration::from_millis(ms)).await),
                 Step::Cut => tx.send(Err(Cut)).await,
             };

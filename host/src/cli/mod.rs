@@ -160,7 +160,7 @@ impl Context {
         prompter: Arc<dyn crate::runtime::Prompter>,
     ) -> anyhow::Result<crate::app::App> {
         let runtime = self.runtime()?;
-        Ok(crate::app::App::load(self.state, &runtime, prompter).await?)
+        Ok(with_progress(crate::app::App::load(self.state, &runtime, prompter)).await?)
     }
 
     /// A runtime that keeps nothing on disk (used to validate before installing).
@@ -169,8 +169,27 @@ impl Context {
     }
 }
 
+/// Run `work` (loading plugins); if it takes a while (the first load compiles
+/// them), say so on a terminal so nobody wonders why it is silent.
+async fn with_progress<T>(work: impl Future<Output = T>) -> T {
+    tokio::pin!(work);
+    tokio::select! {
+        done = &mut work => return done,
+        _ = tokio::time::sleep(std::time::Duration::from_millis(400)) => {}
+    }
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprintln!("Loading plugins (compiling them on first use; later runs use the cache)...");
+    }
+    work.await
+}
+
 /// Print a left-aligned table with a header row.
 fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+    print_table_with(header, rows, |_| {});
+}
+
+/// `print_table`, calling `after(i)` after row `i` (for detail lines under it).
+fn print_table_with<const N: usize>(header: &[&str; N], rows: &[[String; N]], mut after: impl FnMut(usize)) {
     let mut widths = header.map(str::len);
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -186,7 +205,8 @@ fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
         println!("{}", padded.join("  ").trim_end());
     };
     line(header.to_vec());
-    for row in rows {
+    for (i, row) in rows.iter().enumerate() {
         line(row.iter().map(String::as_str).collect());
+        after(i);
     }
 }

@@ -199,13 +199,8 @@ impl PluginReport {
 
 async fn load(ctx: &Context) -> anyhow::Result<Registry> {
     let runtime = ctx.runtime()?;
-    Ok(registry::load_all(
-        &runtime,
-        &ctx.state.plugins_dir(),
-        &ctx.plugins,
-        Arc::new(Headless),
-    )
-    .await)
+    let loading = registry::load_all(&runtime, &ctx.state.plugins_dir(), &ctx.plugins, Arc::new(Headless));
+    Ok(super::with_progress(loading).await)
 }
 
 /// `plugins list --json`: from the running gateway when there is one, else
@@ -369,23 +364,8 @@ fn print_table(listing: &Value, verbose: bool) {
             .expect("seven cells")
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        println!("{}", padded.join("  ").trim_end());
-    };
-    line(header.to_vec());
-    for (row, p) in rows.iter().zip(&plugins) {
-        line(row.iter().map(String::as_str).collect());
+    super::print_table_with(&header, &rows, |i| {
+        let p = &plugins[i];
         if let Some(reason) = p["error"].as_str().or(p["degradedReason"].as_str()) {
             println!(
                 "    {}: {reason}",
@@ -405,7 +385,7 @@ fn print_table(listing: &Value, verbose: bool) {
                 println!("    enabled: {}", text(p, "enableReason"));
             }
         }
-    }
+    });
 }
 
 fn print_info(p: &Value) {
