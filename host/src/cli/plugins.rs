@@ -199,7 +199,8 @@ impl PluginReport {
 
 async fn load(ctx: &Context) -> anyhow::Result<Registry> {
     let runtime = ctx.runtime()?;
-    let loading = registry::load_all(&runtime, &ctx.state.plugins_dir(), &ctx.plugins, Arc::new(Headless));
+    let plugins_dir = ctx.state.plugins_dir();
+    let loading = registry::load_all(&runtime, &plugins_dir, &ctx.plugins, Arc::new(Headless));
     Ok(super::with_progress(loading).await)
 }
 
