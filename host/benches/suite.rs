@@ -63,6 +63,17 @@ const MODEL: &str = "qwen3-8b";
 /// A model whose streams the stand-in holds open (no content) for the memory figure.
 const HOLD_MODEL: &str = "hold-1";
 const HOLD_MS: u64 = 6_000;
+/// LiteLLM's master key (its equivalent of claw's gateway token).
+const PEER_KEY: &str = "sk-bench-master-0123456789abcdef";
+
+/// Whether section `n` runs: all, or those listed in CLAW_BENCH_ONLY (e.g.
+/// "2" or "3,4,6"; for profiling one part). Sections 3, 4 and 6 share a gateway.
+fn wants(n: u32) -> bool {
+    match std::env::var("CLAW_BENCH_ONLY") {
+        Ok(list) if !list.trim().is_empty() => list.split(',').any(|s| s.trim() == n.to_string()),
+        _ => true,
+    }
+}
 
 fn quick() -> bool {
     std::env::var_os("CLAW_BENCH_QUICK").is_some_and(|v| v != "0")
@@ -93,10 +104,14 @@ fn main() {
             .join(" ")
     );
 
-    section("1. plugin load");
-    bench_load(&mut report);
-    section("2. call overhead");
-    bench_call(&mut report);
+    if wants(1) {
+        section("1. plugin load");
+        bench_load(&mut report);
+    }
+    if wants(2) {
+        section("2. call overhead");
+        bench_call(&mut report);
+    }
 
     // One stand-in for every HTTP figure, with no pause between SSE events.
     let upstream = Upstream::start();
@@ -110,56 +125,17 @@ fn main() {
         },
     );
 
-    let claw_state = tempfile::tempdir().unwrap();
-    write_claw_config(claw_state.path(), &upstream, &[]);
-    let gw = Gateway::start(claw_state.path());
-    section("6a. gateway idle memory");
-    std::thread::sleep(Duration::from_millis(1500));
-    let idle_kb = rss_kb(gw.pid(), "VmRSS");
-    eprintln!(
-        "  idle RSS after start: {}",
-        mb(idle_kb)
-    );
-    report.claw_idle_rss_kb = idle_kb;
-
     let direct = Target::new("direct", &upstream.url(), "/v1/chat/completions", "Bearer sk-bench");
-    let through = Target::new("claw", &gw.url(), "/v1/chat/completions", &format!("Bearer {}", gw.token));
-    check_target(&direct);
-    check_target(&through);
-
-    section("3. gateway added latency (claw)");
-    report.claw_latency = bench_latency(&direct, &through);
-    section("4. throughput at concurrency 64 (claw)");
-    report.claw_throughput = Some(bench_throughput(&direct, &through));
-    section("6b. gateway memory with 100 streams in flight");
-    std::thread::sleep(Duration::from_millis(1000));
-    report.claw_idle_after_kb = rss_kb(gw.pid(), "VmRSS");
-    report.claw_streams = Some(bench_streams_memory(&through, gw.pid(), &upstream, Some(&gw)));
-    report.claw_hwm_kb = rss_kb(gw.pid(), "VmHWM");
-    drop(gw);
-
-    section("5. reload under load");
-    report.reload = bench_reload(&upstream);
-
-    section("7. peer: LiteLLM proxy");
-    match find_litellm() {
-        Ok(litellm) => match Peer::start(&litellm, &upstream) {
-            Ok(peer) => {
-                let target = Target::new("litellm", &peer.url(), "/v1/chat/completions", "Bearer sk-bench");
-                check_target(&target);
-                std::thread::sleep(Duration::from_millis(1500));
-                report.peer_idle_rss_kb = Some(tree_rss_kb(peer.pid()));
-                report.peer_version = peer.version.clone();
-                report.peer_latency = bench_latency(&direct, &target);
-                report.peer_throughput = Some(bench_throughput(&direct, &target));
-                report.peer_streams = Some(bench_streams_memory(&target, peer.pid(), &upstream, None));
-            }
-            Err(e) => report.peer_skipped = Some(format!("LiteLLM did not start: {e}")),
-        },
-        Err(why) => report.peer_skipped = Some(why),
+    if wants(3) || wants(4) || wants(6) {
+        bench_gateway(&mut report, &upstream, &direct);
     }
-    if let Some(why) = &report.peer_skipped {
-        eprintln!("  skipped: {why}");
+    if wants(5) {
+        section("5. reload under load");
+        report.reload = bench_reload(&upstream);
+    }
+    if wants(7) {
+        section("7. peer: LiteLLM proxy");
+        bench_peer(&mut report, &upstream, &direct);
     }
 
     report.total = started.elapsed();
@@ -169,6 +145,68 @@ fn main() {
     match std::fs::write(&out, &table) {
         Ok(()) => eprintln!("(also written to {})", out.display()),
         Err(e) => eprintln!("could not write {}: {e}", out.display()),
+    }
+}
+
+/// Sections 3, 4 and 6 on one `claw gateway run` with the bundled plugins.
+fn bench_gateway(report: &mut Report, upstream: &Upstream, direct: &Target) {
+    let claw_state = tempfile::tempdir().unwrap();
+    write_claw_config(claw_state.path(), upstream, &[]);
+    let gw = Gateway::start(claw_state.path());
+    eprintln!("  gateway pid {} on {}", gw.pid(), gw.url());
+    section("6a. gateway idle memory");
+    std::thread::sleep(Duration::from_millis(1500));
+    let idle_kb = rss_kb(gw.pid(), "VmRSS");
+    eprintln!(
+        "  idle RSS after start: {}",
+        mb(idle_kb)
+    );
+    report.claw_idle_rss_kb = idle_kb;
+
+    let through = Target::new("claw", &gw.url(), "/v1/chat/completions", &format!("Bearer {}", gw.token));
+    check_target(direct);
+    check_target(&through);
+
+    if wants(3) {
+        section("3. gateway added latency (claw)");
+        report.claw_latency = bench_latency(direct, &through);
+    }
+    if wants(3) {
+        section("3b. where the added latency goes (c1, in-process plugin vs HTTP)");
+        report.breakdown = Some(bench_breakdown(direct, &through, upstream));
+    }
+    if wants(4) {
+        section("4. throughput at concurrency 64 (claw)");
+        report.claw_throughput = Some(bench_throughput(direct, &through, gw.pid(), upstream));
+    }
+    if wants(6) {
+        section("6b. gateway memory with 100 streams in flight");
+        std::thread::sleep(Duration::from_millis(1000));
+        report.claw_idle_after_kb = rss_kb(gw.pid(), "VmRSS");
+        report.claw_streams = Some(bench_streams_memory(&through, gw.pid(), upstream, Some(&gw)));
+    }
+    report.claw_hwm_kb = rss_kb(gw.pid(), "VmHWM");
+}
+
+fn bench_peer(report: &mut Report, upstream: &Upstream, direct: &Target) {
+    match find_litellm() {
+        Ok(litellm) => match Peer::start(&litellm, upstream) {
+            Ok(peer) => {
+                let target = Target::new("litellm", &peer.url(), "/v1/chat/completions", &format!("Bearer {PEER_KEY}"));
+                check_target(&target);
+                std::thread::sleep(Duration::from_millis(1500));
+                report.peer_idle_rss_kb = Some(tree_rss_kb(peer.pid()));
+                report.peer_version = peer.version.clone();
+                report.peer_latency = bench_latency(direct, &target);
+                report.peer_throughput = Some(bench_throughput(direct, &target, peer.pid(), upstream));
+                report.peer_streams = Some(bench_streams_memory(&target, peer.pid(), upstream, None));
+            }
+            Err(e) => report.peer_skipped = Some(format!("LiteLLM did not start: {e}")),
+        },
+        Err(why) => report.peer_skipped = Some(why),
+    }
+    if let Some(why) = &report.peer_skipped {
+        eprintln!("  skipped: {why}");
     }
 }
 
@@ -398,7 +436,11 @@ fn bench_call(report: &mut Report) {
         .unwrap();
     let plugin = loaded.plugin.clone();
     let expected = describe_in_rust();
-    assert_eq!(loaded.provider.as_ref(), Some(&expected), "the floor builds what echo describes");
+    assert_eq!(
+        serde_json::to_value(loaded.provider.as_ref().unwrap()).unwrap(),
+        serde_json::to_value(&expected).unwrap(),
+        "the floor builds what echo describes"
+    );
 
     // Fresh instance from the InstancePre + describe(): Plugin::describe_provider
     // is exactly that (a new Store with limits and deadline, instantiate, call).
@@ -945,6 +987,106 @@ fn errors_note(l: &Level) -> String {
 }
 
 // ---------------------------------------------------------------------------
+// 3b. Breakdown at concurrency 1
+// ---------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Default)]
+struct Breakdown {
+    /// Medians in µs, each a streamed request for the same reply, drained.
+    direct_keepalive_us: f64,
+    direct_fresh_conn_us: f64,
+    plugin_inprocess_us: f64,
+    gateway_us: f64,
+}
+
+/// The same streamed request four ways, interleaved, one at a time: straight
+/// to the stand-in on a keep-alive connection and on a fresh connection each
+/// time (as the plugin's wasi:http does), the openai-completions plugin called
+/// in-process through the claw library (fresh instance, wasi:http, SSE parsing
+/// in wasm; no gateway), and through the gateway.
+fn bench_breakdown(direct: &Target, through: &Target, upstream: &Upstream) -> Breakdown {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = Runtime::new(Limits::default(), None).unwrap();
+    let bundled = BUNDLED.iter().find(|b| b.dir == "openai-completions").unwrap();
+    let manifest = Manifest::parse(bundled.manifest).unwrap();
+    let settings = PluginSettings {
+        grant: Arc::new(NetworkGrant::new(vec!["127.0.0.1".into()], None)),
+        ..settings()
+    };
+    let plugin = rt
+        .block_on(loader::load(&runtime, &manifest, bundled.wasm, settings))
+        .unwrap()
+        .plugin;
+    let request = ChatRequest {
+        endpoint: Endpoint {
+            provider: "lmstudio".into(),
+            api: "openai-completions".into(),
+            base_url: format!("{}/v1", upstream.url()),
+            headers: vec![],
+            auth_header: false,
+        },
+        credential: RequestCredential::None,
+        model: MODEL.into(),
+        messages: vec![Message {
+            role: Role::User,
+            content: vec![ContentPart::Text("Count to thirty-two, please.".into())],
+        }],
+        max_tokens: Some(64),
+        temperature: None,
+        streaming: true,
+    };
+    let chat = || {
+        rt.block_on(async {
+            let t = Instant::now();
+            let mut stream = plugin.chat(request.clone()).await.expect("plugin chat");
+            let mut text = String::new();
+            while let Some(events) = stream.next().await.expect("plugin next") {
+                for e in events {
+                    if let ChatEvent::Text(t) = e {
+                        text.push_str(&t);
+                    }
+                }
+            }
+            assert!(text.ends_with("thirty-two"), "plugin reply: {text}");
+            us(t.elapsed())
+        })
+    };
+    let payload = body(true, MODEL);
+    let mut keep = Conn::open(&direct.addr).unwrap();
+    let mut gw = Conn::open(&through.addr).unwrap();
+    let n = count(1_000);
+    let mut v: [Vec<f64>; 4] = Default::default();
+    for i in 0..n + 50 {
+        let a = us(keep.send("POST", &direct.path, &direct.auth, &payload, true).unwrap().total);
+        let b = {
+            let mut fresh = Conn::open(&direct.addr).unwrap();
+            us(fresh.send("POST", &direct.path, &direct.auth, &payload, true).unwrap().total)
+        };
+        let c = chat();
+        let d = us(gw.send("POST", &through.path, &through.auth, &payload, true).unwrap().total);
+        if i >= 50 {
+            for (k, x) in [a, b, c, d].into_iter().enumerate() {
+                v[k].push(x);
+            }
+        }
+    }
+    let r = Breakdown {
+        direct_keepalive_us: median(&v[0]),
+        direct_fresh_conn_us: median(&v[1]),
+        plugin_inprocess_us: median(&v[2]),
+        gateway_us: median(&v[3]),
+    };
+    eprintln!(
+        "  streamed request, medians of {n}: direct keep-alive {}, direct fresh connection {}, plugin in-process {}, through the gateway {}",
+        fmt_ms(r.direct_keepalive_us),
+        fmt_ms(r.direct_fresh_conn_us),
+        fmt_ms(r.plugin_inprocess_us),
+        fmt_ms(r.gateway_us)
+    );
+    r
+}
+
+// ---------------------------------------------------------------------------
 // 4. Throughput at concurrency 64
 // ---------------------------------------------------------------------------
 
@@ -953,10 +1095,88 @@ struct Throughput {
     direct_rps: f64,
     proxied_rps: f64,
     errors: usize,
+    /// CPU time per request (µs) while proxied: the proxy's processes, the
+    /// stand-in's thread, and this process's other threads (the clients).
+    proxy_cpu_us: f64,
+    standin_cpu_us: f64,
+    clients_cpu_us: f64,
+    /// The same for direct requests (no proxy).
+    direct_standin_cpu_us: f64,
+    direct_clients_cpu_us: f64,
+    /// Diagnostics: streamed requests straight to the stand-in, each on a fresh
+    /// connection; and claw serving the echo model (no upstream at all).
+    direct_fresh_stream_rps: f64,
+    echo_rps: Option<f64>,
+}
+
+/// CPU time (user + system) in µs of a /proc stat file (a process or a task).
+fn cpu_us(stat_path: &str) -> f64 {
+    let text = std::fs::read_to_string(stat_path).unwrap_or_default();
+    // Fields after the ")" that ends the command name: state is field 3, utime 14, stime 15.
+    let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<u64> = rest.split_whitespace().skip(1).map(|f| f.parse().unwrap_or(0)).collect();
+    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    ticks as f64 * 1e6 / hz
+}
+
+/// CPU µs of `pid` and its descendants.
+fn tree_cpu_us(pid: u32) -> f64 {
+    let mut total = cpu_us(&format!("/proc/{pid}/stat"));
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+        total += tree_cpu_us(child);
+    }
+    total
+}
+
+/// The stand-in's thread in this process (named `upstream-<port>`).
+fn standin_stat(upstream: &Upstream) -> String {
+    let name = format!("upstream-{}", upstream.url().rsplit(':').next().unwrap_or(""));
+    let tasks = std::fs::read_dir("/proc/self/task").map(|d| d.flatten().collect::<Vec<_>>()).unwrap_or_default();
+    for task in tasks {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim() == name {
+            return task.path().join("stat").display().to_string();
+        }
+    }
+    String::new()
+}
+
+/// CPU µs used by (proxy, stand-in thread, rest of this process) during `f`.
+fn cpu_during<R>(proxy_pid: Option<u32>, standin: &str, f: impl FnOnce() -> R) -> (R, f64, f64, f64) {
+    let p0 = proxy_pid.map_or(0.0, tree_cpu_us);
+    let s0 = cpu_us(standin);
+    let b0 = cpu_us("/proc/self/stat");
+    let r = f();
+    let p = proxy_pid.map_or(0.0, tree_cpu_us) - p0;
+    let s = cpu_us(standin) - s0;
+    let b = cpu_us("/proc/self/stat") - b0 - s;
+    (r, p, s, b)
 }
 
 /// `n` requests to one target on `conc` keep-alive clients; requests/s.
+/// What `run_one` sends: the benchmark request, or a variant for the diagnostics.
+#[derive(Clone, Copy)]
+struct Shape {
+    stream: bool,
+    /// A new connection for every request (as the plugin's wasi:http does upstream).
+    fresh: bool,
+    model: &'static str,
+}
+
+const PLAIN: Shape = Shape {
+    stream: false,
+    fresh: false,
+    model: MODEL,
+};
+
 fn run_one(target: &Target, conc: usize, n: usize, limit: Duration) -> (f64, usize) {
+    run_shaped(target, conc, n, limit, PLAIN)
+}
+
+fn run_shaped(target: &Target, conc: usize, n: usize, limit: Duration, shape: Shape) -> (f64, usize) {
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(AtomicUsize::new(0));
@@ -966,13 +1186,13 @@ fn run_one(target: &Target, conc: usize, n: usize, limit: Duration) -> (f64, usi
         .map(|_| {
             let (t, next, done, errors) = (target.clone(), next.clone(), done.clone(), errors.clone());
             std::thread::spawn(move || {
-                let payload = body(false, MODEL);
+                let payload = body(shape.stream, shape.model);
                 let mut conn: Option<Conn> = None;
                 while next.fetch_add(1, Ordering::Relaxed) < n && Instant::now() < deadline {
-                    if conn.is_none() {
+                    if conn.is_none() || shape.fresh {
                         conn = Conn::open(&t.addr).ok();
                     }
-                    let ok = match conn.as_mut().map(|c| c.send("POST", &t.path, &t.auth, &payload, false)) {
+                    let ok = match conn.as_mut().map(|c| c.send("POST", &t.path, &t.auth, &payload, shape.stream)) {
                         Some(Ok(r)) => r.status == 200,
                         Some(Err(_)) => {
                             conn = None;
@@ -996,27 +1216,70 @@ fn run_one(target: &Target, conc: usize, n: usize, limit: Duration) -> (f64, usi
     (done.load(Ordering::Relaxed) as f64 / secs, errors.load(Ordering::Relaxed))
 }
 
-fn bench_throughput(direct: &Target, proxied: &Target) -> Throughput {
-    let limit = Duration::from_secs(if quick() { 15 } else { 45 });
+fn bench_throughput(direct: &Target, proxied: &Target, proxy_pid: u32, upstream: &Upstream) -> Throughput {
+    let limit = Duration::from_secs(if quick() { 10 } else { 20 });
     let n = count(4_000);
     run_one(proxied, 64, count(500), limit); // warm up
+    let standin = standin_stat(upstream);
     // Two rounds, alternating, so drift in the machine's load hits both.
     let mut d = Vec::new();
     let mut p = Vec::new();
     let mut errors = 0;
+    let (mut served_d, mut served_p) = (0.0, 0.0);
+    let (mut cpu_p, mut cpu_s, mut cpu_b, mut cpu_ds, mut cpu_db) = (0.0, 0.0, 0.0, 0.0, 0.0);
     for _ in 0..2 {
-        let (rps, e) = run_one(direct, 64, n, limit);
+        let t = Instant::now();
+        let ((rps, e), _, s, b) = cpu_during(None, &standin, || run_one(direct, 64, n, limit));
+        served_d += rps * t.elapsed().as_secs_f64();
+        (cpu_ds, cpu_db) = (cpu_ds + s, cpu_db + b);
         d.push(rps);
         errors += e;
-        let (rps, e) = run_one(proxied, 64, n, limit);
+        let t = Instant::now();
+        let ((rps, e), px, s, b) = cpu_during(Some(proxy_pid), &standin, || run_one(proxied, 64, n, limit));
+        served_p += rps * t.elapsed().as_secs_f64();
+        (cpu_p, cpu_s, cpu_b) = (cpu_p + px, cpu_s + s, cpu_b + b);
         p.push(rps);
         errors += e;
     }
-    let t = Throughput {
+    let mut t = Throughput {
+        direct_fresh_stream_rps: 0.0,
+        echo_rps: None,
         direct_rps: d.iter().sum::<f64>() / d.len() as f64,
         proxied_rps: p.iter().sum::<f64>() / p.len() as f64,
         errors,
+        proxy_cpu_us: cpu_p / served_p.max(1.0),
+        standin_cpu_us: cpu_s / served_p.max(1.0),
+        clients_cpu_us: cpu_b / served_p.max(1.0),
+        direct_standin_cpu_us: cpu_ds / served_d.max(1.0),
+        direct_clients_cpu_us: cpu_db / served_d.max(1.0),
     };
+    eprintln!(
+        "  CPU per request: {} {:.0} µs, stand-in {:.0} µs, clients {:.0} µs (direct: stand-in {:.0} µs, clients {:.0} µs)",
+        proxied.name, t.proxy_cpu_us, t.standin_cpu_us, t.clients_cpu_us, t.direct_standin_cpu_us, t.direct_clients_cpu_us
+    );
+    // Diagnostics: what the proxy asks of the stand-in (a stream on a fresh
+    // connection per request), and the proxy without an upstream (echo).
+    let fresh_stream = Shape {
+        stream: true,
+        fresh: true,
+        model: MODEL,
+    };
+    let (rps, _) = run_shaped(direct, 64, n, limit, fresh_stream);
+    t.direct_fresh_stream_rps = rps;
+    if proxied.name == "claw" {
+        let echo = Shape {
+            stream: false,
+            fresh: false,
+            model: "echo/echo-1",
+        };
+        let (rps, _) = run_shaped(proxied, 64, n, limit, echo);
+        t.echo_rps = Some(rps);
+    }
+    eprintln!(
+        "  diagnostics at c64: direct streamed requests on a fresh connection each {:.0} req/s{}",
+        t.direct_fresh_stream_rps,
+        t.echo_rps.map(|r| format!("; claw with the echo model (no upstream) {r:.0} req/s")).unwrap_or_default()
+    );
     eprintln!(
         "  c64 non-stream: direct {:.0} req/s ({:.0}, {:.0}), {} {:.0} req/s ({:.0}, {:.0}): {:.0}% of direct; {} errors",
         t.direct_rps,
@@ -1327,8 +1590,9 @@ impl Peer {
                 upstream.url()
             )
         };
+        // A master key, as claw has its token (LiteLLM refuses to start without one).
         let config = format!(
-            "model_list:\n{}{}litellm_settings:\n  telemetry: false\n  drop_params: true\n",
+            "model_list:\n{}{}litellm_settings:\n  telemetry: false\n  drop_params: true\ngeneral_settings:\n  master_key: {PEER_KEY}\n",
             entry(MODEL),
             entry(HOLD_MODEL)
         );
@@ -1366,7 +1630,7 @@ impl Peer {
         let deadline = Instant::now() + Duration::from_secs(180);
         loop {
             if let Ok(mut c) = Conn::open(&format!("127.0.0.1:{port}"))
-                && let Ok(r) = c.send("GET", "/health/liveliness", "Bearer sk-bench", b"", false)
+                && let Ok(r) = c.send("GET", "/health/liveliness", &format!("Bearer {PEER_KEY}"), b"", false)
                 && r.status == 200
             {
                 break;
@@ -1409,6 +1673,7 @@ struct Report {
     call: CallFigures,
     claw_latency: Vec<Level>,
     claw_throughput: Option<Throughput>,
+    breakdown: Option<Breakdown>,
     claw_idle_rss_kb: u64,
     claw_idle_after_kb: u64,
     claw_hwm_kb: u64,
@@ -1455,20 +1720,24 @@ impl Report {
             row(format!("load {dir}: cold (compile) / warm (cached)"), "warm ≤ 5 ms",
                 format!("{cold:.1} ms / {warm:.2} ms"), Some(*warm <= 5.0), na());
         }
-        row("load 10 copies of echo: no cache / fresh cache / warm (all ten)".into(), "—",
-            format!("{:.1} / {:.1} / {:.2} ms", self.load.ten_nocache_ms, self.load.ten_cold_ms, self.load.ten_warm_ms), None, na());
-        let list = median(&self.load.list_warm_ms);
-        row("`claw plugins list` wall, warm (median)".into(), "≤ 50 ms",
-            format!("{list:.1} ms (p90 {:.1}; cold {:.0} ms)", pct(&self.load.list_warm_ms, 0.9), self.load.list_cold_ms),
-            Some(list <= 50.0), na());
-        row("`claw plugins list` peak RSS, warm / cold".into(), "—",
-            format!("{} / {}", mb(self.load.list_warm_rss_kb), mb(self.load.list_cold_rss_kb)), None, na());
+        if !self.load.per_plugin.is_empty() {
+            row("load 10 copies of echo: no cache / fresh cache / warm (all ten)".into(), "—",
+                format!("{:.1} / {:.1} / {:.2} ms", self.load.ten_nocache_ms, self.load.ten_cold_ms, self.load.ten_warm_ms), None, na());
+            let list = median(&self.load.list_warm_ms);
+            row("`claw plugins list` wall, warm (median)".into(), "≤ 50 ms",
+                format!("{list:.1} ms (p90 {:.1}; cold {:.0} ms)", pct(&self.load.list_warm_ms, 0.9), self.load.list_cold_ms),
+                Some(list <= 50.0), na());
+            row("`claw plugins list` peak RSS, warm / cold".into(), "—",
+                format!("{} / {}", mb(self.load.list_warm_rss_kb), mb(self.load.list_cold_rss_kb)), None, na());
+        }
 
         // 2. Call
-        row("fresh instance + trivial export call (echo describe)".into(), "≤ 20 µs",
-            format!("{:.2} µs", self.call.describe_us), Some(self.call.describe_us <= 20.0), na());
-        row("same result built in plain Rust (floor)".into(), "—", format!("{:.3} µs", self.call.floor_us), None, na());
-        row("whole echo chat on a fresh instance (context)".into(), "—", format!("{:.1} µs", self.call.chat_us), None, na());
+        if self.call.describe_us > 0.0 {
+            row("fresh instance + trivial export call (echo describe)".into(), "≤ 20 µs",
+                format!("{:.2} µs", self.call.describe_us), Some(self.call.describe_us <= 20.0), na());
+            row("same result built in plain Rust (floor)".into(), "—", format!("{:.3} µs", self.call.floor_us), None, na());
+            row("whole echo chat on a fresh instance (context)".into(), "—", format!("{:.1} µs", self.call.chat_us), None, na());
+        }
 
         // 3. Latency
         let peer_level = |conc, stream| Self::level(&self.peer_latency, conc, stream);
@@ -1497,12 +1766,24 @@ impl Report {
             }
         }
 
+        if let Some(b) = self.breakdown {
+            row("c1 stream, medians: direct keep-alive / direct fresh connection / plugin in-process / through the gateway".into(), "—",
+                format!("{} / {} / {} / {}", fmt_ms(b.direct_keepalive_us), fmt_ms(b.direct_fresh_conn_us), fmt_ms(b.plugin_inprocess_us), fmt_ms(b.gateway_us)),
+                None, na());
+        }
+
         // 4. Throughput
         if let Some(t) = self.claw_throughput {
             let share = t.proxied_rps / t.direct_rps;
             row("throughput at c64, non-stream, share of direct".into(), "≥ 60%",
                 format!("{:.0}% ({:.0} of {:.0} req/s)", 100.0 * share, t.proxied_rps, t.direct_rps), Some(share >= 0.6),
                 self.peer_throughput.map_or_else(peer_na, |p| format!("{:.0}% ({:.0} of {:.0} req/s)", 100.0 * p.proxied_rps / p.direct_rps, p.proxied_rps, p.direct_rps)));
+            let cpu = |t: &Throughput| format!("{:.0} µs; stand-in {:.0} µs (direct {:.0}); clients {:.0} µs (direct {:.0})",
+                t.proxy_cpu_us, t.standin_cpu_us, t.direct_standin_cpu_us, t.clients_cpu_us, t.direct_clients_cpu_us);
+            row("CPU per request at c64: proxy; stand-in; benchmark clients".into(), "—", cpu(&t), None,
+                self.peer_throughput.as_ref().map_or_else(peer_na, cpu));
+            row("c64 diagnostics: direct streams on fresh connections / claw serving echo (no upstream)".into(), "—",
+                format!("{:.0} / {} req/s", t.direct_fresh_stream_rps, t.echo_rps.map_or("—".into(), |r| format!("{r:.0}"))), None, na());
         }
 
         // 5. Reload
@@ -1518,16 +1799,20 @@ impl Report {
         }
 
         // 6. Memory
-        row("gateway RSS idle, bundled plugins (fresh / after the load figures)".into(), "≤ 40 MB",
-            format!("{} / {}", mb(self.claw_idle_rss_kb), mb(self.claw_idle_after_kb)),
-            Some(self.claw_idle_rss_kb as f64 / 1024.0 <= 40.0),
-            self.peer_idle_rss_kb.map_or_else(peer_na, mb));
+        if self.claw_idle_rss_kb > 0 {
+            row("gateway RSS idle, bundled plugins (fresh / after the load figures)".into(), "≤ 40 MB",
+                format!("{} / {}", mb(self.claw_idle_rss_kb), mb(self.claw_idle_after_kb)),
+                Some(self.claw_idle_rss_kb as f64 / 1024.0 <= 40.0),
+                self.peer_idle_rss_kb.map_or_else(peer_na, mb));
+        }
         if let Some(s) = self.claw_streams {
             row(format!("RSS added per 100 in-flight streams ({} held)", s.held), "—",
-                format!("+{}", mb(s.held_kb.saturating_sub(s.before_kb))), None,
+                format!("+{} (RSS {} held, {} after they end)", mb(s.held_kb.saturating_sub(s.before_kb)), mb(s.held_kb), mb(s.after_kb)), None,
                 self.peer_streams.map_or_else(peer_na, |p| format!("+{} ({} held)", mb(p.held_kb.saturating_sub(p.before_kb)), p.held)));
         }
-        row("gateway peak RSS over the run (VmHWM)".into(), "—", mb(self.claw_hwm_kb), None, na());
+        if self.claw_hwm_kb > 0 {
+            row("gateway peak RSS over the run (VmHWM)".into(), "—", mb(self.claw_hwm_kb), None, na());
+        }
         rows
     }
 
