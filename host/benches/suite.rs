@@ -917,7 +917,7 @@ fn run_pairs(a: &Target, b: &Target, conc: usize, pairs: usize, stream: bool, li
 }
 
 fn bench_latency(direct: &Target, proxied: &Target) -> Vec<Level> {
-    let limit = Duration::from_secs(if quick() { 20 } else { 75 });
+    let limit = Duration::from_secs(if quick() { 20 } else { 45 });
     let mut levels = Vec::new();
     // Warm up both paths (connections, caches, the gateway's pool slots).
     run_pairs(direct, proxied, 8, count(400), false, limit);
@@ -1109,21 +1109,19 @@ struct Throughput {
     echo_rps: Option<f64>,
 }
 
-/// CPU time (user + system) in µs of a /proc stat file (a process or a task).
-fn cpu_us(stat_path: &str) -> f64 {
-    let text = std::fs::read_to_string(stat_path).unwrap_or_default();
-    // Fields after the ")" that ends the command name: state is field 3, utime 14, stime 15.
-    let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<u64> = rest.split_whitespace().skip(1).map(|f| f.parse().unwrap_or(0)).collect();
-    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    ticks as f64 * 1e6 / hz
+/// On-CPU time in µs of one task (thread), from its schedstat (nanoseconds,
+/// exact; the utime/stime of /proc/<pid>/stat are tick samples, too coarse here).
+fn task_cpu_us(task_dir: &Path) -> f64 {
+    std::fs::read_to_string(task_dir.join("schedstat"))
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0.0, |ns| ns as f64 / 1e3)
 }
 
-/// CPU µs of `pid` and its descendants.
+/// On-CPU µs of every live thread of `pid` and of its descendants.
 fn tree_cpu_us(pid: u32) -> f64 {
-    let mut total = cpu_us(&format!("/proc/{pid}/stat"));
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).map(|d| d.flatten().collect::<Vec<_>>()).unwrap_or_default();
+    let mut total: f64 = tasks.iter().map(|t| task_cpu_us(&t.path())).sum();
     let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
     for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
         total += tree_cpu_us(child);
@@ -1132,31 +1130,21 @@ fn tree_cpu_us(pid: u32) -> f64 {
 }
 
 /// The stand-in's thread in this process (named `upstream-<port>`).
-fn standin_stat(upstream: &Upstream) -> String {
+fn standin_task(upstream: &Upstream) -> PathBuf {
     let name = format!("upstream-{}", upstream.url().rsplit(':').next().unwrap_or(""));
     let tasks = std::fs::read_dir("/proc/self/task").map(|d| d.flatten().collect::<Vec<_>>()).unwrap_or_default();
-    for task in tasks {
-        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-        if comm.trim() == name {
-            return task.path().join("stat").display().to_string();
-        }
-    }
-    String::new()
+    tasks
+        .into_iter()
+        .map(|t| t.path())
+        .find(|t| std::fs::read_to_string(t.join("comm")).is_ok_and(|c| c.trim() == name))
+        .unwrap_or_default()
 }
 
-/// CPU µs used by (proxy, stand-in thread, rest of this process) during `f`.
-fn cpu_during<R>(proxy_pid: Option<u32>, standin: &str, f: impl FnOnce() -> R) -> (R, f64, f64, f64) {
-    let p0 = proxy_pid.map_or(0.0, tree_cpu_us);
-    let s0 = cpu_us(standin);
-    let b0 = cpu_us("/proc/self/stat");
-    let r = f();
-    let p = proxy_pid.map_or(0.0, tree_cpu_us) - p0;
-    let s = cpu_us(standin) - s0;
-    let b = cpu_us("/proc/self/stat") - b0 - s;
-    (r, p, s, b)
+/// The calling thread's on-CPU µs.
+fn own_thread_cpu_us() -> f64 {
+    task_cpu_us(Path::new("/proc/thread-self"))
 }
 
-/// `n` requests to one target on `conc` keep-alive clients; requests/s.
 /// What `run_one` sends: the benchmark request, or a variant for the diagnostics.
 #[derive(Clone, Copy)]
 struct Shape {
@@ -1176,7 +1164,14 @@ fn run_one(target: &Target, conc: usize, n: usize, limit: Duration) -> (f64, usi
     run_shaped(target, conc, n, limit, PLAIN)
 }
 
+/// Requests/s, errors, and the client threads' CPU µs.
 fn run_shaped(target: &Target, conc: usize, n: usize, limit: Duration, shape: Shape) -> (f64, usize) {
+    let (rps, errors, _) = run_measured_clients(target, conc, n, limit, shape);
+    (rps, errors)
+}
+
+fn run_measured_clients(target: &Target, conc: usize, n: usize, limit: Duration, shape: Shape) -> (f64, usize, f64) {
+    let clients_cpu_ns = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(AtomicUsize::new(0));
@@ -1185,7 +1180,9 @@ fn run_shaped(target: &Target, conc: usize, n: usize, limit: Duration, shape: Sh
     let workers: Vec<_> = (0..conc)
         .map(|_| {
             let (t, next, done, errors) = (target.clone(), next.clone(), done.clone(), errors.clone());
+            let clients_cpu_ns = clients_cpu_ns.clone();
             std::thread::spawn(move || {
+                let cpu0 = own_thread_cpu_us();
                 let payload = body(shape.stream, shape.model);
                 let mut conn: Option<Conn> = None;
                 while next.fetch_add(1, Ordering::Relaxed) < n && Instant::now() < deadline {
@@ -1206,6 +1203,8 @@ fn run_shaped(target: &Target, conc: usize, n: usize, limit: Duration, shape: Sh
                         errors.fetch_add(1, Ordering::Relaxed);
                     }
                 }
+                let used = (own_thread_cpu_us() - cpu0).max(0.0);
+                clients_cpu_ns.fetch_add((used * 1e3) as u64, Ordering::Relaxed);
             })
         })
         .collect();
@@ -1213,14 +1212,18 @@ fn run_shaped(target: &Target, conc: usize, n: usize, limit: Duration, shape: Sh
         w.join().unwrap();
     }
     let secs = started.elapsed().as_secs_f64();
-    (done.load(Ordering::Relaxed) as f64 / secs, errors.load(Ordering::Relaxed))
+    (
+        done.load(Ordering::Relaxed) as f64 / secs,
+        errors.load(Ordering::Relaxed),
+        clients_cpu_ns.load(Ordering::Relaxed) as f64 / 1e3,
+    )
 }
 
 fn bench_throughput(direct: &Target, proxied: &Target, proxy_pid: u32, upstream: &Upstream) -> Throughput {
     let limit = Duration::from_secs(if quick() { 10 } else { 20 });
     let n = count(4_000);
     run_one(proxied, 64, count(500), limit); // warm up
-    let standin = standin_stat(upstream);
+    let standin = standin_task(upstream);
     // Two rounds, alternating, so drift in the machine's load hits both.
     let mut d = Vec::new();
     let mut p = Vec::new();
@@ -1229,15 +1232,19 @@ fn bench_throughput(direct: &Target, proxied: &Target, proxy_pid: u32, upstream:
     let (mut cpu_p, mut cpu_s, mut cpu_b, mut cpu_ds, mut cpu_db) = (0.0, 0.0, 0.0, 0.0, 0.0);
     for _ in 0..2 {
         let t = Instant::now();
-        let ((rps, e), _, s, b) = cpu_during(None, &standin, || run_one(direct, 64, n, limit));
+        let s0 = task_cpu_us(&standin);
+        let (rps, e, b) = run_measured_clients(direct, 64, n, limit, PLAIN);
         served_d += rps * t.elapsed().as_secs_f64();
-        (cpu_ds, cpu_db) = (cpu_ds + s, cpu_db + b);
+        (cpu_ds, cpu_db) = (cpu_ds + task_cpu_us(&standin) - s0, cpu_db + b);
         d.push(rps);
         errors += e;
         let t = Instant::now();
-        let ((rps, e), px, s, b) = cpu_during(Some(proxy_pid), &standin, || run_one(proxied, 64, n, limit));
+        let (s0, p0) = (task_cpu_us(&standin), tree_cpu_us(proxy_pid));
+        let (rps, e, b) = run_measured_clients(proxied, 64, n, limit, PLAIN);
         served_p += rps * t.elapsed().as_secs_f64();
-        (cpu_p, cpu_s, cpu_b) = (cpu_p + px, cpu_s + s, cpu_b + b);
+        cpu_p += tree_cpu_us(proxy_pid) - p0;
+        cpu_s += task_cpu_us(&standin) - s0;
+        cpu_b += b;
         p.push(rps);
         errors += e;
     }
@@ -1505,7 +1512,8 @@ fn bench_streams_memory(target: &Target, pid: u32, upstream: &Upstream, gw: Opti
     let held = upstream.count(HOLD_MODEL) - before_count;
     std::thread::sleep(Duration::from_millis(500));
     let held_kb = tree_rss_kb(pid);
-    let in_flight = gw.map(|g| g.status()["inFlight"].as_u64().unwrap_or(0));
+    // The status request itself is in flight too.
+    let in_flight = gw.map(|g| g.status()["inFlight"].as_u64().unwrap_or(1).saturating_sub(1));
     // Let them end (the stand-in ends each hold without content) and read the answers.
     let readers: Vec<_> = conns
         .into_iter()
@@ -1776,8 +1784,8 @@ impl Report {
         if let Some(t) = self.claw_throughput {
             let share = t.proxied_rps / t.direct_rps;
             row("throughput at c64, non-stream, share of direct".into(), "≥ 60%",
-                format!("{:.0}% ({:.0} of {:.0} req/s)", 100.0 * share, t.proxied_rps, t.direct_rps), Some(share >= 0.6),
-                self.peer_throughput.map_or_else(peer_na, |p| format!("{:.0}% ({:.0} of {:.0} req/s)", 100.0 * p.proxied_rps / p.direct_rps, p.proxied_rps, p.direct_rps)));
+                format!("{:.1}% ({:.0} of {:.0} req/s)", 100.0 * share, t.proxied_rps, t.direct_rps), Some(share >= 0.6),
+                self.peer_throughput.map_or_else(peer_na, |p| format!("{:.1}% ({:.0} of {:.0} req/s)", 100.0 * p.proxied_rps / p.direct_rps, p.proxied_rps, p.direct_rps)));
             let cpu = |t: &Throughput| format!("{:.0} µs; stand-in {:.0} µs (direct {:.0}); clients {:.0} µs (direct {:.0})",
                 t.proxy_cpu_us, t.standin_cpu_us, t.direct_standin_cpu_us, t.clients_cpu_us, t.direct_clients_cpu_us);
             row("CPU per request at c64: proxy; stand-in; benchmark clients".into(), "—", cpu(&t), None,

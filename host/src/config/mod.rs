@@ -82,6 +82,13 @@ impl ConfigFile {
                 json5_only: false,
             });
         }
+        // json5 has no nesting limit: a deep enough file would overflow the stack.
+        if nesting_depth(text) > MAX_DEPTH {
+            return Err(ConfigError::Parse {
+                path: path.into(),
+                detail: format!("arrays and objects nest more than {MAX_DEPTH} levels deep"),
+            });
+        }
         let json5_only = serde_json::from_str::<Value>(&text).is_err();
         let value: Value = json5::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.into(),
@@ -330,6 +337,56 @@ fn resolve_path(base: &Path, p: &Path) -> PathBuf {
     }
 }
 
+/// The deepest nesting of arrays and objects claw.json may have (serde_json's limit).
+const MAX_DEPTH: usize = 128;
+
+/// How deeply JSON5 `text` nests arrays and objects, counted up to just past
+/// `MAX_DEPTH`. Brackets in strings and comments do not count.
+fn nesting_depth(text: &str) -> usize {
+    let (mut depth, mut max) = (0, 0);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' | '[' => {
+                depth += 1;
+                max = max.max(depth);
+                if max > MAX_DEPTH {
+                    break;
+                }
+            }
+            '}' | ']' => depth = depth.saturating_sub(1),
+            '"' | '\'' => {
+                while let Some(s) = chars.next() {
+                    match s {
+                        '\\' => {
+                            chars.next();
+                        }
+                        s if s == c => break,
+                        _ => {}
+                    }
+                }
+            }
+            '/' if chars.next_if_eq(&'/').is_some() => {
+                while chars
+                    .next_if(|&c| !matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}'))
+                    .is_some()
+                {}
+            }
+            '/' if chars.next_if_eq(&'*').is_some() => {
+                let mut prev = '\0';
+                for c in chars.by_ref() {
+                    if prev == '*' && c == '/' {
+                        break;
+                    }
+                    prev = c;
+                }
+            }
+            _ => {}
+        }
+    }
+    max
+}
+
 fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -459,6 +516,32 @@ mod tests {
             err.contains("`plugins.entries` must be an object, found a number"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        // Found with the `config` fuzz target's binary: json5 recursed until the stack overflowed.
+        let path = Path::new("claw.json");
+        let nested = |open: &str, close: &str, n: usize| {
+            format!("{{a: {}1{}}}", open.repeat(n), close.repeat(n))
+        };
+        for deep in [nested("[", "]", 100_000), nested("{a: ", "}", 100_000)] {
+            let err = ConfigFile::parse(path, &deep).unwrap_err().to_string();
+            assert!(
+                err.contains("nest more than 128 levels deep")
+                    && err.contains("claw changed nothing"),
+                "{err}"
+            );
+        }
+        assert!(ConfigFile::parse(path, &nested("[", "]", MAX_DEPTH - 1)).is_ok());
+        // Brackets in strings and comments are not nesting.
+        let text = format!(
+            "{{a: '{0}\\'{0}', b: \"{1}\\\"{1}\", // {0}\n /* {1} */ c: [[1]]}}",
+            "[".repeat(500),
+            "{".repeat(500)
+        );
+        assert_eq!(nesting_depth(&text), 3);
+        assert!(ConfigFile::parse(path, &text).is_ok());
     }
 
     #[test]
