@@ -189,7 +189,11 @@ fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
 }
 
 /// `print_table`, calling `after(i)` after row `i` (for detail lines under it).
-fn print_table_with<const N: usize>(header: &[&str; N], rows: &[[String; N]], mut after: impl FnMut(usize)) {
+fn print_table_with<const N: usize>(
+    header: &[&str; N],
+    rows: &[[String; N]],
+    mut after: impl FnMut(usize),
+) {
     let mut widths = header.map(str::len);
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

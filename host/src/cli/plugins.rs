@@ -287,7 +287,9 @@ fn print_grant(report: &Value) {
     if hosts == "-" {
         println!("  network: none (the plugin cannot make outbound requests)");
     } else {
-        println!("  network: may reach {hosts}, and the base URLs you configure for providers it serves");
+        println!(
+            "  network: may reach {hosts}, and the base URLs you configure for providers it serves"
+        );
     }
 }
 
