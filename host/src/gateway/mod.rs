@@ -212,3 +212,41 @@ impl AllFailed {
         }
     }
 }
+
+/// Test helpers shared by the `openai` and `anthropic` translation tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::router::{Attempt, Outcome, Reason, RunOutcome};
+
+    /// A routed request where every candidate failed with these reasons.
+    pub(crate) fn failed(attempts: &[(Reason, Option<u16>)]) -> RunOutcome {
+        let attempts: Vec<Attempt> = attempts
+            .iter()
+            .enumerate()
+            .map(|(i, &(reason, status))| Attempt {
+                provider: "p".into(),
+                model: format!("m{i}"),
+                outcome: if reason == Reason::Cooldown {
+                    Outcome::Skipped
+                } else {
+                    Outcome::Failure
+                },
+                reason: Some(reason),
+                status,
+                latency_ms: 5,
+                error: Some("upstream said no".into()),
+            })
+            .collect();
+        let error = crate::router::all_failed(&attempts);
+        RunOutcome {
+            ok: false,
+            provider: None,
+            model: None,
+            attempts,
+            text: String::new(),
+            usage: None,
+            stop_reason: None,
+            error: Some(error),
+        }
+    }
+}

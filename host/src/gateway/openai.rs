@@ -468,7 +468,7 @@ pub fn models(catalog: &Catalog) -> Value {
 mod tests {
     use super::*;
     use crate::catalog::{Credential, ModelRef, ModelSpec, Provider};
-    use crate::router::{Attempt, Outcome, Reason};
+    use crate::router::Reason;
 
     fn parse(body: &str) -> Result<ApiRequest, ApiError> {
         parse_request(body.as_bytes())
@@ -1022,36 +1022,7 @@ mod tests {
         );
     }
 
-    fn failed(attempts: &[(Reason, Option<u16>)]) -> RunOutcome {
-        let attempts: Vec<Attempt> = attempts
-            .iter()
-            .enumerate()
-            .map(|(i, &(reason, status))| Attempt {
-                provider: "p".into(),
-                model: format!("m{i}"),
-                outcome: if reason == Reason::Cooldown {
-                    Outcome::Skipped
-                } else {
-                    Outcome::Failure
-                },
-                reason: Some(reason),
-                status,
-                latency_ms: 5,
-                error: Some("upstream said no".into()),
-            })
-            .collect();
-        let error = crate::router::all_failed(&attempts);
-        RunOutcome {
-            ok: false,
-            provider: None,
-            model: None,
-            attempts,
-            text: String::new(),
-            usage: None,
-            stop_reason: None,
-            error: Some(error),
-        }
-    }
+    use super::super::test_support::failed;
 
     #[test]
     fn failures_map_to_a_status_the_client_can_act_on() {
