@@ -118,6 +118,29 @@ fn openai_chat_completions_answer_with_and_without_streaming() {
 }
 
 #[test]
+fn plugins_reuse_kept_alive_upstream_connections() {
+    let upstream = Upstream::start();
+    let (_claw, gw) = gateway_with(&upstream);
+    // Both plugins talk to the same stand-in, so they share its connections.
+    for model in ["minimax/MiniMax-M2.1", "lmstudio/qwen3-8b"].repeat(4) {
+        let (status, body) = gw.call(
+            "POST",
+            "/v1/chat/completions",
+            &json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(upstream.requests().len(), 8);
+    // One connection, or two if a request starts before the previous one's
+    // connection is back in the pool; never one per request.
+    let connections = upstream.connections();
+    assert!(
+        (1..=2).contains(&connections),
+        "8 upstream requests used {connections} connections"
+    );
+}
+
+#[test]
 fn anthropic_messages_answer_with_and_without_streaming_and_accept_x_api_key() {
     let upstream = Upstream::start();
     let (_claw, gw) = gateway_with(&upstream);

@@ -190,6 +190,12 @@ fn bench_gateway(report: &mut Report, upstream: &Upstream, direct: &Target) {
         report.claw_latency = bench_latency(direct, &through);
     }
     if wants(3) {
+        section(
+            "3c. floors at c1: a byte-forwarding proxy, and claw against a streamed direct request",
+        );
+        report.floors = Some(bench_floors(direct, &through));
+    }
+    if wants(3) {
         section("3b. where the added latency goes (c1, in-process plugin vs HTTP)");
         report.breakdown = Some(bench_breakdown(direct, &through, upstream));
     }
@@ -966,6 +972,19 @@ fn run_pairs(
     stream: bool,
     limit: Duration,
 ) -> Level {
+    run_pairs_as(a, b, conc, pairs, [stream, stream], limit)
+}
+
+/// `run_pairs` with each target's request streamed or not on its own
+/// (`streams[0]` for `a`, `streams[1]` for `b`).
+fn run_pairs_as(
+    a: &Target,
+    b: &Target,
+    conc: usize,
+    pairs: usize,
+    streams: [bool; 2],
+    limit: Duration,
+) -> Level {
     let next = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + limit;
     let started = Instant::now();
@@ -976,7 +995,7 @@ fn run_pairs(
                 let targets = [&a, &b];
                 let mut conns: [Option<Conn>; 2] = [None, None];
                 let mut samples = [Samples::default(), Samples::default()];
-                let payload = body(stream, MODEL);
+                let payloads = streams.map(|stream| body(stream, MODEL));
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i >= pairs || Instant::now() > deadline {
@@ -994,10 +1013,13 @@ fn run_pairs(
                                 }
                             }
                         }
-                        let result = conns[k]
-                            .as_mut()
-                            .unwrap()
-                            .send("POST", &t.path, &t.auth, &payload, stream);
+                        let result = conns[k].as_mut().unwrap().send(
+                            "POST",
+                            &t.path,
+                            &t.auth,
+                            &payloads[k],
+                            streams[k],
+                        );
                         if result.is_err() {
                             conns[k] = None; // reconnect next time
                         }
@@ -1016,7 +1038,7 @@ fn run_pairs(
     }
     Level {
         conc,
-        stream,
+        stream: streams[1],
         pairs: next.load(Ordering::Relaxed).min(pairs),
         wall: started.elapsed(),
         direct,
@@ -1213,6 +1235,70 @@ fn bench_breakdown(direct: &Target, through: &Target, upstream: &Upstream) -> Br
         fmt_ms(r.gateway_us)
     );
     r
+}
+
+/// What any proxy adds on this machine, and what claw adds on top of the
+/// upstream request it actually makes.
+struct Floors {
+    /// Direct vs a byte-forwarding TCP proxy, non-stream and stream, c1.
+    forwarder: Level,
+    forwarder_stream: Level,
+    /// A direct *streamed* request vs claw answering a non-stream client (claw
+    /// asks the upstream for a stream either way), c1.
+    like_for_like: Level,
+}
+
+/// A TCP proxy that only copies bytes (tokio, one thread, TCP_NODELAY both
+/// ways): the least any HTTP proxy can add here.
+fn start_forwarder(to: &str) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let to = to.to_string();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((mut client, _)) = listener.accept().await {
+                let to = to.clone();
+                tokio::spawn(async move {
+                    let Ok(mut upstream) = tokio::net::TcpStream::connect(&to).await else {
+                        return;
+                    };
+                    let _ = client.set_nodelay(true);
+                    let _ = upstream.set_nodelay(true);
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                });
+            }
+        });
+    });
+    addr
+}
+
+fn bench_floors(direct: &Target, through: &Target) -> Floors {
+    let limit = Duration::from_secs(if quick() { 20 } else { 45 });
+    let forwarder = Target {
+        name: "forwarder",
+        addr: start_forwarder(&direct.addr),
+        ..direct.clone()
+    };
+    run_pairs(direct, &forwarder, 1, count(200), false, limit);
+    let floors = Floors {
+        forwarder: run_pairs(direct, &forwarder, 1, count(2_000), false, limit),
+        forwarder_stream: run_pairs(direct, &forwarder, 1, count(1_000), true, limit),
+        like_for_like: run_pairs_as(direct, through, 1, count(2_000), [true, false], limit),
+    };
+    print_level("byte-forwarding proxy", &floors.forwarder);
+    print_level("byte-forwarding proxy", &floors.forwarder_stream);
+    eprintln!(
+        "  claw non-stream vs a direct streamed request: added p50 {} p99 {}",
+        fmt_ms(floors.like_for_like.added(0.5)),
+        fmt_ms(floors.like_for_like.added(0.99))
+    );
+    floors
 }
 
 // ---------------------------------------------------------------------------
@@ -1927,6 +2013,7 @@ struct Report {
     claw_latency: Vec<Level>,
     claw_throughput: Option<Throughput>,
     breakdown: Option<Breakdown>,
+    floors: Option<Floors>,
     claw_idle_rss_kb: u64,
     claw_idle_first_kb: u64,
     claw_idle_after_kb: u64,
@@ -2134,6 +2221,30 @@ impl Report {
             }
         }
 
+        if let Some(f) = &self.floors {
+            let added = |l: &Level| format!("{} / {}", fmt_ms(l.added(0.5)), fmt_ms(l.added(0.99)));
+            row(
+                "floor: a byte-forwarding TCP proxy, added latency, non-stream, c1: p50 / p99"
+                    .into(),
+                "—",
+                added(&f.forwarder),
+                None,
+                na(),
+            );
+            row(
+                "floor: a byte-forwarding TCP proxy, added TTFT, stream, c1: p50 / p99".into(),
+                "—",
+                format!(
+                    "{} / {}",
+                    fmt_ms(f.forwarder_stream.added_ttft(0.5)),
+                    fmt_ms(f.forwarder_stream.added_ttft(0.99))
+                ),
+                None,
+                na(),
+            );
+            row("added latency, non-stream client, c1, against a direct streamed request (what claw asks upstream for): p50 / p99".into(), "—",
+                added(&f.like_for_like), None, na());
+        }
         if let Some(b) = self.breakdown {
             row("c1 stream, medians: direct keep-alive / direct fresh connection / plugin in-process / through the gateway".into(), "—",
                 format!("{} / {} / {} / {}", fmt_ms(b.direct_keepalive_us), fmt_ms(b.direct_fresh_conn_us), fmt_ms(b.plugin_inprocess_us), fmt_ms(b.gateway_us)),

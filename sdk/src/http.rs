@@ -192,11 +192,16 @@ impl Request {
     }
 }
 
+/// Largest chunk `Response::read_chunk` returns.
+const CHUNK_MAX: usize = 64 * 1024;
+
 /// A response whose body is read on demand, chunk by chunk.
 pub struct Response {
     status: u16,
     headers: Vec<(String, String)>,
     host: String,
+    /// A read failure that came after data, reported on the next read.
+    failed: Option<PluginError>,
     // Field order matters: the stream must be dropped before its body.
     stream: Option<InputStream>,
     _body: IncomingBody,
@@ -218,6 +223,7 @@ impl Response {
             status,
             headers,
             host,
+            failed: None,
             stream: Some(stream),
             _body: body,
         })
@@ -244,31 +250,54 @@ impl Response {
             .map(|s| (s * 1000.0) as u64)
     }
 
-    /// The next chunk of the body, waiting for it; `None` at the end.
+    /// The next chunk of the body, waiting for it; `None` at the end. A chunk
+    /// holds everything that has arrived by then (up to 64 KiB), so a reply
+    /// that came in several frames is handed on in one step, not one per frame.
     pub fn read_chunk(&mut self) -> Result<Option<Vec<u8>>, PluginError> {
+        if let Some(error) = self.failed.take() {
+            return Err(error);
+        }
         let Some(stream) = &self.stream else {
             return Ok(None);
         };
-        loop {
-            match stream.blocking_read(64 * 1024) {
+        let mut chunk = loop {
+            match stream.blocking_read(CHUNK_MAX as u64) {
                 Ok(bytes) if bytes.is_empty() => continue,
-                Ok(bytes) => return Ok(Some(bytes)),
-                Err(StreamError::Closed) => {
+                Ok(bytes) => break bytes,
+                Err(e) => {
                     self.stream = None;
-                    return Ok(None);
-                }
-                Err(StreamError::LastOperationFailed(e)) => {
-                    self.stream = None;
-                    return Err(PluginError::new(
-                        ErrorReason::Network,
-                        format!(
-                            "reading response from {}: {}",
-                            self.host,
-                            e.to_debug_string()
-                        ),
-                    ));
+                    return self.end(e).map(|()| None);
                 }
             }
+        };
+        while chunk.len() < CHUNK_MAX {
+            match stream.read((CHUNK_MAX - chunk.len()) as u64) {
+                Ok(more) if more.is_empty() => break,
+                Ok(more) => chunk.extend_from_slice(&more),
+                Err(e) => {
+                    // The end (or a failure) after data: hand on the data now,
+                    // report the failure on the next read.
+                    self.stream = None;
+                    self.failed = self.end(e).err();
+                    break;
+                }
+            }
+        }
+        Ok(Some(chunk))
+    }
+
+    /// What a stream error means for the reader: the end of the body, or a failure.
+    fn end(&self, error: StreamError) -> Result<(), PluginError> {
+        match error {
+            StreamError::Closed => Ok(()),
+            StreamError::LastOperationFailed(e) => Err(PluginError::new(
+                ErrorReason::Network,
+                format!(
+                    "reading response from {}: {}",
+                    self.host,
+                    e.to_debug_string()
+                ),
+            )),
         }
     }
 

@@ -112,6 +112,8 @@ struct Shared {
     oauth: OAuthState,
     /// The pause between SSE events (and before a cut), in ms; 0: none at all.
     gap_ms: u64,
+    /// TCP connections accepted so far.
+    connections: usize,
 }
 
 impl Upstream {
@@ -179,6 +181,11 @@ impl Upstream {
         shared.scripts.insert(model.to_string(), (behaviors, 0));
     }
 
+    /// TCP connections accepted so far (a kept-alive connection counts once).
+    pub fn connections(&self) -> usize {
+        self.shared.lock().unwrap().connections
+    }
+
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.lock().unwrap().requests.clone()
@@ -226,6 +233,7 @@ async fn serve(
         };
         // Small SSE events must leave at once, not wait for Nagle.
         let _ = tcp.set_nodelay(true);
+        shared.lock().unwrap().connections += 1;
         let shared = shared.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| handle(req, shared.clone()));

@@ -1,11 +1,13 @@
 //! Outbound HTTP from plugins: every request is checked against the plugin's
-//! network grant and gets default timeouts before it is sent.
+//! network grant and gets default timeouts before the pooled client
+//! (`outbound.rs`) sends it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+
+use super::outbound::Outbound;
 
 /// The hosts a plugin may reach: those its manifest declares plus the hosts of
 /// base URLs the user configured for providers it serves, narrowed by
@@ -70,13 +72,14 @@ fn pattern_matches(pattern: &str, host: &str) -> bool {
 }
 
 /// Default timeouts when a plugin sets none.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(120);
 const BETWEEN_BYTES_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub struct GrantHooks {
     pub(crate) plugin: Arc<str>,
     pub(crate) grant: Arc<NetworkGrant>,
+    pub(crate) outbound: Outbound,
 }
 
 type SendFuture = Box<
@@ -116,12 +119,13 @@ impl WasiHttpHooks for GrantHooks {
                 .between_bytes_timeout
                 .or(Some(BETWEEN_BYTES_TIMEOUT)),
         };
+        let outbound = self.outbound.clone();
         Box::new(async move {
-            let (response, io) =
-                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            let response = outbound.send(request, options).await?;
+            // The pooled client drives its connections itself.
             Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
+                response,
+                Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
             ))
         })
     }

@@ -1,0 +1,222 @@
+//! The one HTTP client behind every plugin's outbound request: keep-alive
+//! connections pooled per scheme and authority (shared by all plugins and
+//! instances, since every call runs on a fresh instance), `TCP_NODELAY` on
+//! every socket, TLS with the Mozilla roots, and the per-request timeouts of
+//! `wasi:http`. Grants are checked before a request gets here (`http.rs`).
+
+use std::error::Error as StdError;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
+
+/// Idle connections are closed after this; shorter than the idle timeout of
+/// most servers, so a request rarely meets a connection the server just closed
+/// (and one that was closed before the request went out is retried).
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Idle connections kept per host (the gateway's own concurrency bounds use).
+const POOL_MAX_IDLE_PER_HOST: usize = 64;
+
+#[derive(Clone)]
+pub struct Outbound {
+    client: Client<HttpsConnector<HttpConnector>, WasiBody>,
+}
+
+impl Outbound {
+    pub fn new(connect_timeout: Duration) -> Result<Outbound, rustls::Error> {
+        let mut tcp = HttpConnector::new();
+        tcp.set_nodelay(true);
+        tcp.enforce_http(false);
+        tcp.set_connect_timeout(Some(connect_timeout));
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())?
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .pool_max_idle_per_host(POOL_MAX_IDLE_PER_HOST)
+            .build(https);
+        Ok(Outbound { client })
+    }
+
+    /// Send `request` and wait for the response head. `options` carries the
+    /// timeouts, all set (defaults filled in by the caller).
+    pub async fn send(
+        &self,
+        request: http::Request<WasiBody>,
+        options: RequestOptions,
+    ) -> Result<http::Response<WasiBody>, Error> {
+        let connect = options.connect_timeout.unwrap_or(Duration::MAX);
+        let first_byte = options.first_byte_timeout.unwrap_or(Duration::MAX);
+        let between_bytes = options
+            .between_bytes_timeout
+            .unwrap_or(Duration::MAX)
+            .max(Duration::from_nanos(1));
+        // The pooled connector has one connect timeout of its own; this bound
+        // covers a plugin's own, shorter one plus the wait for the first byte.
+        let head = tokio::time::timeout(
+            connect.saturating_add(first_byte),
+            self.client.request(request),
+        )
+        .await
+        .map_err(|_| Error::ConnectionReadTimeout)?
+        .map_err(|e| to_wasi_error(&e))?;
+        let mut timer = tokio::time::interval(between_bytes);
+        timer.reset();
+        Ok(head.map(|incoming| {
+            BetweenBytesTimeout {
+                incoming: Some(incoming),
+                timer,
+            }
+            .boxed_unsync()
+        }))
+    }
+}
+
+/// A response body that fails when no frame arrives within the timeout, and
+/// that finishes reading its rest when dropped early, so the connection can go
+/// back to the pool.
+struct BetweenBytesTimeout {
+    incoming: Option<hyper::body::Incoming>,
+    timer: tokio::time::Interval,
+}
+
+/// A plugin that stops reading at its protocol's last event (`[DONE]`,
+/// `message_stop`) leaves the chunked terminator unread, and hyper only reuses a
+/// connection whose body was read to the end. Read the rest in the background,
+/// bounded, instead of dropping the connection.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+const DRAIN_MAX_BYTES: usize = 256 << 10;
+
+impl Drop for BetweenBytesTimeout {
+    fn drop(&mut self) {
+        let Some(mut incoming) = self.incoming.take() else {
+            return;
+        };
+        if http_body::Body::is_end_stream(&incoming) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            let drain = async {
+                let mut read = 0;
+                while read <= DRAIN_MAX_BYTES {
+                    match incoming.frame().await {
+                        Some(Ok(frame)) => read += frame.data_ref().map_or(0, Bytes::len),
+                        _ => return,
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
+        });
+    }
+}
+
+impl http_body::Body for BetweenBytesTimeout {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Error>>> {
+        let Some(incoming) = self.incoming.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match Pin::new(incoming).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                self.timer.reset();
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                // A failed body cannot be drained for reuse.
+                self.incoming = None;
+                Poll::Ready(Some(Err(if e.is_timeout() {
+                    Error::HttpResponseTimeout
+                } else {
+                    Error::Hyper(e)
+                })))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => {
+                ready!(self.timer.poll_tick(cx));
+                Poll::Ready(Some(Err(Error::ConnectionReadTimeout)))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.incoming.as_ref().is_none_or(|i| i.is_end_stream())
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.incoming
+            .as_ref()
+            .map_or_else(|| http_body::SizeHint::with_exact(0), |i| i.size_hint())
+    }
+}
+
+/// The `wasi:http` error a plugin sees for a failed request, from the
+/// client's error chain (which it cannot take apart by value).
+fn to_wasi_error(e: &hyper_util::client::legacy::Error) -> Error {
+    let chain = || std::iter::successors(e.source(), |&c| c.source());
+    if e.is_connect() {
+        if let Some(rustls) = chain().find_map(|c| c.downcast_ref::<rustls::Error>()) {
+            return match rustls {
+                rustls::Error::InvalidCertificate(_) => Error::TlsCertificateError,
+                rustls::Error::AlertReceived(alert) => Error::TlsAlertReceived {
+                    alert_id: Some(u8::from(*alert)),
+                    alert_message: Some(format!("{alert:?}")),
+                },
+                _ => Error::TlsProtocolError,
+            };
+        }
+        let io = chain().filter_map(|c| c.downcast_ref::<io::Error>()).last();
+        let message = io.map_or_else(|| chain_text(e), |io| io.to_string());
+        return match io.map(io::Error::kind) {
+            Some(io::ErrorKind::ConnectionRefused) => Error::ConnectionRefused,
+            Some(io::ErrorKind::TimedOut) => Error::ConnectionTimeout,
+            _ if message.contains("failed to lookup address") || message.contains("dns error") => {
+                Error::DnsError {
+                    rcode: Some(message),
+                    info_code: None,
+                }
+            }
+            _ if chain_text(e).contains("timed out") => Error::ConnectionTimeout,
+            kind => Error::Connect(io::Error::new(
+                kind.unwrap_or(io::ErrorKind::Other),
+                message,
+            )),
+        };
+    }
+    match chain().find_map(|c| c.downcast_ref::<hyper::Error>()) {
+        Some(h) if h.is_timeout() => Error::ConnectionReadTimeout,
+        Some(h) if h.is_incomplete_message() || h.is_closed() || h.is_canceled() => {
+            Error::ConnectionTerminated
+        }
+        _ => Error::InternalError(Some(chain_text(e))),
+    }
+}
+
+fn chain_text(e: &dyn StdError) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
