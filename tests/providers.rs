@@ -1029,6 +1029,39 @@ fn upstream_failures_are_classified_and_fail_over() {
 }
 
 #[test]
+fn transport_failures_name_their_cause_and_fail_over() {
+    let upstream = Upstream::start();
+    let plain = upstream.url();
+    // TLS to a server that speaks plain HTTP, and a port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for (base, cause) in [
+        (plain.replace("http://", "https://"), "TlsProtocolError"),
+        (format!("http://127.0.0.1:{closed}"), "ConnectionRefused"),
+    ] {
+        let claw = claw_with(&upstream, json!({}));
+        let config = std::fs::read_to_string(claw.dir().join("claw.json")).unwrap();
+        let config = config.replace(&format!("{plain}/anthropic"), &format!("{base}/anthropic"));
+        claw.write_config(&config);
+        let (run, json) = infer(&claw, &[]);
+        assert_eq!(run.code, 0, "{base}: {}", run.stderr);
+        assert_eq!(
+            attempts(&json),
+            vec![failed(PRIMARY, "network"), ok(FALLBACK)],
+            "{base}"
+        );
+        let error = json["attempts"][0]["error"].as_str().unwrap();
+        assert!(
+            error.contains("request to 127.0.0.1 failed") && error.contains(cause),
+            "{base}: {error}"
+        );
+    }
+}
+
+#[test]
 fn a_rate_limited_model_cools_down_and_is_skipped_on_the_next_request() {
     let upstream = Upstream::start();
     upstream.behave(

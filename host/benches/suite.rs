@@ -23,6 +23,8 @@
 //!
 //! Environment: `CLAW_BENCH_QUICK=1` runs every section with a tenth of the
 //! requests (for trying the suite out; not for published figures);
+//! `CLAW_BENCH_BASELINE=<path to another claw binary>` adds before/after rows:
+//! that build and this one, interleaved in the same run.
 //! `CLAW_BENCH_LITELLM=<path to the litellm executable>` picks the peer (default:
 //! `target/litellm-venv/bin/litellm`, then `litellm` on PATH).
 
@@ -188,6 +190,10 @@ fn bench_gateway(report: &mut Report, upstream: &Upstream, direct: &Target) {
     if wants(3) {
         section("3. gateway added latency (claw)");
         report.claw_latency = bench_latency(direct, &through);
+    }
+    if let Some(bin) = std::env::var_os("CLAW_BENCH_BASELINE") {
+        section("3d. before/after: this build against CLAW_BENCH_BASELINE, interleaved");
+        report.baseline = Some(bench_baseline(direct, &through, Path::new(&bin), upstream));
     }
     if wants(3) {
         section(
@@ -604,9 +610,14 @@ impl Gateway {
     /// `claw gateway run --port 0` in `state`, with its default logging (info,
     /// to a file), once it listens.
     fn start(state: &Path) -> Gateway {
+        Self::start_bin(Path::new(CLAW), state)
+    }
+
+    /// The same with another `claw` binary (`CLAW_BENCH_BASELINE`).
+    fn start_bin(bin: &Path, state: &Path) -> Gateway {
         let log = std::fs::File::create(state.join("gateway-bench.log")).unwrap();
         let _ = std::fs::remove_file(state.join("gateway/state.json"));
-        let child = Command::new(CLAW)
+        let child = Command::new(bin)
             .args(["gateway", "run", "--port", "0"])
             .env("CLAW_STATE_DIR", state)
             .env_remove("CLAW_LOG")
@@ -1299,6 +1310,65 @@ fn bench_floors(direct: &Target, through: &Target) -> Floors {
         fmt_ms(floors.like_for_like.added(0.99))
     );
     floors
+}
+
+/// This build and another `claw` binary measured in the same minutes, each
+/// against its own interleaved direct requests, in alternating rounds.
+struct Baseline {
+    bin: String,
+    /// Per build (0: this one, 1: the baseline): added c1 non-stream p50 and
+    /// p99, added c1 TTFT p50 and p99 (µs), and the c64 throughput share (%).
+    figures: [[Vec<f64>; 5]; 2],
+}
+
+fn bench_baseline(direct: &Target, this: &Target, bin: &Path, upstream: &Upstream) -> Baseline {
+    let state = tempfile::tempdir().unwrap();
+    write_claw_config(state.path(), upstream, &[]);
+    drop(Gateway::start_bin(bin, state.path())); // the first start compiles
+    let gw = Gateway::start_bin(bin, state.path());
+    let base = Target::new(
+        "baseline",
+        &gw.url(),
+        "/v1/chat/completions",
+        &format!("Bearer {}", gw.token),
+    );
+    check_target(&base);
+    let limit = Duration::from_secs(if quick() { 20 } else { 45 });
+    let mut out = Baseline {
+        bin: bin.display().to_string(),
+        figures: Default::default(),
+    };
+    for t in [this, &base] {
+        run_pairs(direct, t, 8, count(400), false, limit);
+    }
+    for round in 0..4 {
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for k in order {
+            let t = [this, &base][k];
+            let plain = run_pairs(direct, t, 1, count(500), false, limit);
+            let streamed = run_pairs(direct, t, 1, count(250), true, limit);
+            let (direct_rps, _) = run_one(direct, 64, count(2_000), limit);
+            let (proxied_rps, _) = run_one(t, 64, count(2_000), limit);
+            let f = &mut out.figures[k];
+            f[0].push(plain.added(0.5));
+            f[1].push(plain.added(0.99));
+            f[2].push(streamed.added_ttft(0.5));
+            f[3].push(streamed.added_ttft(0.99));
+            f[4].push(100.0 * proxied_rps / direct_rps);
+        }
+    }
+    for (k, name) in ["this build", "baseline"].iter().enumerate() {
+        let f = &out.figures[k];
+        eprintln!(
+            "  {name}: added c1 non-stream p50 {} p99 {}; added TTFT p50 {} p99 {}; c64 throughput {:.1}% of direct (medians of 4 rounds)",
+            fmt_ms(median(&f[0])),
+            fmt_ms(median(&f[1])),
+            fmt_ms(median(&f[2])),
+            fmt_ms(median(&f[3])),
+            median(&f[4])
+        );
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------
@@ -2014,6 +2084,7 @@ struct Report {
     claw_throughput: Option<Throughput>,
     breakdown: Option<Breakdown>,
     floors: Option<Floors>,
+    baseline: Option<Baseline>,
     claw_idle_rss_kb: u64,
     claw_idle_first_kb: u64,
     claw_idle_after_kb: u64,
@@ -2244,6 +2315,45 @@ impl Report {
             );
             row("added latency, non-stream client, c1, against a direct streamed request (what claw asks upstream for): p50 / p99".into(), "—",
                 added(&f.like_for_like), None, na());
+        }
+        if let Some(b) = &self.baseline {
+            let f = |k: usize, i: usize| median(&b.figures[k][i]);
+            row(
+                format!(
+                    "before → after (baseline build `{}`, same run, medians of 4 interleaved rounds): added c1 non-stream p50 / p99",
+                    b.bin
+                ),
+                "—",
+                format!(
+                    "{} / {} → {} / {}",
+                    fmt_ms(f(1, 0)),
+                    fmt_ms(f(1, 1)),
+                    fmt_ms(f(0, 0)),
+                    fmt_ms(f(0, 1))
+                ),
+                None,
+                na(),
+            );
+            row(
+                "before → after: added TTFT c1 p50 / p99".into(),
+                "—",
+                format!(
+                    "{} / {} → {} / {}",
+                    fmt_ms(f(1, 2)),
+                    fmt_ms(f(1, 3)),
+                    fmt_ms(f(0, 2)),
+                    fmt_ms(f(0, 3))
+                ),
+                None,
+                na(),
+            );
+            row(
+                "before → after: throughput at c64, share of direct".into(),
+                "—",
+                format!("{:.1}% → {:.1}%", f(1, 4), f(0, 4)),
+                None,
+                na(),
+            );
         }
         if let Some(b) = self.breakdown {
             row("c1 stream, medians: direct keep-alive / direct fresh connection / plugin in-process / through the gateway".into(), "—",

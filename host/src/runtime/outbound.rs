@@ -171,9 +171,12 @@ impl http_body::Body for BetweenBytesTimeout {
 /// The `wasi:http` error a plugin sees for a failed request, from the
 /// client's error chain (which it cannot take apart by value).
 fn to_wasi_error(e: &hyper_util::client::legacy::Error) -> Error {
-    let chain = || std::iter::successors(e.source(), |&c| c.source());
+    tracing::debug!("outbound request failed: {}", chain_text(e));
+    let chain = || std::iter::successors(e.source(), |&c| cause(c));
     if e.is_connect() {
-        if let Some(rustls) = chain().find_map(|c| c.downcast_ref::<rustls::Error>()) {
+        let io = chain().filter_map(|c| c.downcast_ref::<io::Error>()).last();
+        let tls = chain().find_map(|c| c.downcast_ref::<rustls::Error>());
+        if let Some(rustls) = tls {
             return match rustls {
                 rustls::Error::InvalidCertificate(_) => Error::TlsCertificateError,
                 rustls::Error::AlertReceived(alert) => Error::TlsAlertReceived {
@@ -183,11 +186,16 @@ fn to_wasi_error(e: &hyper_util::client::legacy::Error) -> Error {
                 _ => Error::TlsProtocolError,
             };
         }
-        let io = chain().filter_map(|c| c.downcast_ref::<io::Error>()).last();
         let message = io.map_or_else(|| chain_text(e), |io| io.to_string());
         return match io.map(io::Error::kind) {
             Some(io::ErrorKind::ConnectionRefused) => Error::ConnectionRefused,
             Some(io::ErrorKind::TimedOut) => Error::ConnectionTimeout,
+            Some(
+                io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe
+                | io::ErrorKind::UnexpectedEof,
+            ) => Error::ConnectionTerminated,
             _ if message.contains("failed to lookup address") || message.contains("dns error") => {
                 Error::DnsError {
                     rcode: Some(message),
@@ -195,10 +203,9 @@ fn to_wasi_error(e: &hyper_util::client::legacy::Error) -> Error {
                 }
             }
             _ if chain_text(e).contains("timed out") => Error::ConnectionTimeout,
-            kind => Error::Connect(io::Error::new(
-                kind.unwrap_or(io::ErrorKind::Other),
-                message,
-            )),
+            // wasi-http's default for any other connect error is "refused",
+            // which would mislead; say what happened instead.
+            _ => Error::InternalError(Some(message)),
         };
     }
     match chain().find_map(|c| c.downcast_ref::<hyper::Error>()) {
@@ -207,6 +214,16 @@ fn to_wasi_error(e: &hyper_util::client::legacy::Error) -> Error {
             Error::ConnectionTerminated
         }
         _ => Error::InternalError(Some(chain_text(e))),
+    }
+}
+
+/// The next error down: what an `io::Error` wraps (its `source()` skips the
+/// wrapped error itself, and TLS handshake errors come wrapped twice), else
+/// the source.
+fn cause<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
+    match e.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
+        Some(inner) => Some(inner),
+        None => e.source(),
     }
 }
 
