@@ -22,8 +22,12 @@ use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
 /// most servers, so a request rarely meets a connection the server just closed
 /// (and one that was closed before the request went out is retried).
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
-/// Idle connections kept per host (the gateway's own concurrency bounds use).
+/// Idle connections kept per host: a burst of 64 concurrent requests can
+/// all reuse theirs.
 const POOL_MAX_IDLE_PER_HOST: usize = 64;
+/// Any longer timeout a plugin asks for is cut to this (timers add it to
+/// `Instant::now()`, which must not overflow).
+const LONGEST_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
 
 #[derive(Clone)]
 pub struct Outbound {
@@ -56,12 +60,13 @@ impl Outbound {
         request: http::Request<WasiBody>,
         options: RequestOptions,
     ) -> Result<http::Response<WasiBody>, Error> {
-        let connect = options.connect_timeout.unwrap_or(Duration::MAX);
-        let first_byte = options.first_byte_timeout.unwrap_or(Duration::MAX);
-        let between_bytes = options
-            .between_bytes_timeout
-            .unwrap_or(Duration::MAX)
-            .max(Duration::from_nanos(1));
+        let bounded = |t: Option<Duration>| {
+            t.unwrap_or(LONGEST_TIMEOUT)
+                .clamp(Duration::from_nanos(1), LONGEST_TIMEOUT)
+        };
+        let connect = bounded(options.connect_timeout);
+        let first_byte = bounded(options.first_byte_timeout);
+        let between_bytes = bounded(options.between_bytes_timeout);
         // The pooled connector has one connect timeout of its own; this bound
         // covers a plugin's own, shorter one plus the wait for the first byte.
         let head = tokio::time::timeout(
