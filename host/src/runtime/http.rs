@@ -1,9 +1,7 @@
 //! Outbound HTTP from plugins: every request is checked against the plugin's
-//! network grant and gets default timeouts before the pooled client
-//! (`outbound.rs`) sends it.
+//! network grant before the pooled client (`outbound.rs`) sends it.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
@@ -71,11 +69,6 @@ fn pattern_matches(pattern: &str, host: &str) -> bool {
     }
 }
 
-/// Default timeouts when a plugin sets none.
-pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(120);
-const BETWEEN_BYTES_TIMEOUT: Duration = Duration::from_secs(120);
-
 pub struct GrantHooks {
     pub(crate) plugin: Arc<str>,
     pub(crate) grant: Arc<NetworkGrant>,
@@ -111,14 +104,6 @@ impl WasiHttpHooks for GrantHooks {
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
         tracing::debug!(plugin = &*self.plugin, host, uri = %request.uri().path(), "outbound request");
-        let options = options.unwrap_or_default();
-        let options = RequestOptions {
-            connect_timeout: options.connect_timeout.or(Some(CONNECT_TIMEOUT)),
-            first_byte_timeout: options.first_byte_timeout.or(Some(FIRST_BYTE_TIMEOUT)),
-            between_bytes_timeout: options
-                .between_bytes_timeout
-                .or(Some(BETWEEN_BYTES_TIMEOUT)),
-        };
         let outbound = self.outbound.clone();
         Box::new(async move {
             let response = outbound.send(request, options).await?;

@@ -159,7 +159,7 @@ impl Runtime {
         v0_1::add_to_linker(&mut linker).map_err(err)?;
         start_epoch_ticker(&engine);
         let cache = cache::ArtifactCache::new(&engine, cache_dir);
-        let outbound = outbound::Outbound::new(http::CONNECT_TIMEOUT)
+        let outbound = outbound::Outbound::new()
             .map_err(|e| StartError(format!("TLS set-up for plugins' outbound HTTP: {e}")))?;
         Ok(Arc::new(Runtime {
             engine,

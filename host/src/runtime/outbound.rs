@@ -25,6 +25,10 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Idle connections kept per host: a burst of 64 concurrent requests can
 /// all reuse theirs.
 const POOL_MAX_IDLE_PER_HOST: usize = 64;
+/// Timeouts when a plugin sets none.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(120);
+const BETWEEN_BYTES_TIMEOUT: Duration = Duration::from_secs(120);
 /// Any longer timeout a plugin asks for is cut to this (timers add it to
 /// `Instant::now()`, which must not overflow).
 const LONGEST_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -35,11 +39,11 @@ pub struct Outbound {
 }
 
 impl Outbound {
-    pub fn new(connect_timeout: Duration) -> Result<Outbound, rustls::Error> {
+    pub fn new() -> Result<Outbound, rustls::Error> {
         let mut tcp = HttpConnector::new();
         tcp.set_nodelay(true);
         tcp.enforce_http(false);
-        tcp.set_connect_timeout(Some(connect_timeout));
+        tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())?
             .https_or_http()
@@ -53,20 +57,21 @@ impl Outbound {
         Ok(Outbound { client })
     }
 
-    /// Send `request` and wait for the response head. `options` carries the
-    /// timeouts, all set (defaults filled in by the caller).
+    /// Send `request` and wait for the response head, with the plugin's
+    /// timeouts or the defaults.
     pub async fn send(
         &self,
         request: http::Request<WasiBody>,
-        options: RequestOptions,
+        options: Option<RequestOptions>,
     ) -> Result<http::Response<WasiBody>, Error> {
-        let bounded = |t: Option<Duration>| {
-            t.unwrap_or(LONGEST_TIMEOUT)
+        let options = options.unwrap_or_default();
+        let bounded = |t: Option<Duration>, default: Duration| {
+            t.unwrap_or(default)
                 .clamp(Duration::from_nanos(1), LONGEST_TIMEOUT)
         };
-        let connect = bounded(options.connect_timeout);
-        let first_byte = bounded(options.first_byte_timeout);
-        let between_bytes = bounded(options.between_bytes_timeout);
+        let connect = bounded(options.connect_timeout, CONNECT_TIMEOUT);
+        let first_byte = bounded(options.first_byte_timeout, FIRST_BYTE_TIMEOUT);
+        let between_bytes = bounded(options.between_bytes_timeout, BETWEEN_BYTES_TIMEOUT);
         // The pooled connector has one connect timeout of its own; this bound
         // covers a plugin's own, shorter one plus the wait for the first byte.
         let head = tokio::time::timeout(
