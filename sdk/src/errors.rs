@@ -7,6 +7,14 @@ pub trait PluginErrorExt: Sized {
     fn new(reason: ErrorReason, message: impl Into<String>) -> Self;
     /// Classify an upstream HTTP failure from its status and body text.
     fn from_status(status: u16, body: &str, retry_after_ms: Option<u64>) -> Self;
+    /// The message prefixed `"{api}: "`, so an error from elsewhere (the HTTP
+    /// client, the SSE parser) says which API it concerns. A message that
+    /// already starts with `api` is left alone, so prefixing twice is harmless.
+    fn prefixed(self, api: &str) -> Self;
+    /// The message with every secret replaced by `[redacted]` (see [`redact`]):
+    /// upstreams sometimes echo the credential they were sent, and messages
+    /// reach logs and users. Empty secrets are skipped.
+    fn redacted<S: AsRef<str>>(self, secrets: impl IntoIterator<Item = S>) -> Self;
 }
 
 impl PluginErrorExt for PluginError {
@@ -29,6 +37,30 @@ impl PluginErrorExt for PluginError {
             retry_after_ms,
         }
     }
+
+    fn prefixed(mut self, api: &str) -> Self {
+        if !self.message.starts_with(api) {
+            self.message = format!("{api}: {}", self.message);
+        }
+        self
+    }
+
+    fn redacted<S: AsRef<str>>(mut self, secrets: impl IntoIterator<Item = S>) -> Self {
+        self.message = redact(&self.message, secrets);
+        self
+    }
+}
+
+/// `text` with each secret replaced by `[redacted]`, in order; empty secrets
+/// are skipped (replacing "" would insert the marker everywhere). `secrets`
+/// may be an `Option<&str>`, an array or a slice.
+pub fn redact<S: AsRef<str>>(text: &str, secrets: impl IntoIterator<Item = S>) -> String {
+    secrets
+        .into_iter()
+        .fold(text.to_string(), |text, secret| match secret.as_ref() {
+            "" => text,
+            secret => text.replace(secret, "[redacted]"),
+        })
 }
 
 /// The failover reason for an upstream HTTP status and error body.
@@ -83,5 +115,31 @@ mod tests {
         );
         assert_eq!(classify_status(400, "bad json"), ErrorReason::Format);
         assert_eq!(classify_status(500, "boom"), ErrorReason::Unknown);
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_order_and_empty_ones_skipped() {
+        let e = PluginError::new(ErrorReason::Auth, "bad verifier abc123, token tok");
+        let e = e.redacted(["abc123", "", "tok"]);
+        assert_eq!(
+            e.message,
+            "bad verifier [redacted], [redacted]en [redacted]"
+        );
+        assert_eq!(redact("plain", ["x"]), "plain");
+        assert_eq!(redact("key k", None::<&str>), "key k");
+        assert_eq!(redact("key k", Some("")), "key k");
+        let secret = String::from("k");
+        assert_eq!(
+            redact("key k", Some(secret.as_str())),
+            "[redacted]ey [redacted]"
+        );
+    }
+
+    #[test]
+    fn prefixing_is_idempotent() {
+        let e = PluginError::new(ErrorReason::Network, "request to x failed");
+        let e = e.prefixed("my-api");
+        assert_eq!(e.message, "my-api: request to x failed");
+        assert_eq!(e.clone().prefixed("my-api").message, e.message);
     }
 }

@@ -56,6 +56,15 @@ impl Request {
         self.headers.push((name.into(), value.into()));
         self
     }
+    /// Several headers at once, e.g. a list a pure function built.
+    pub fn headers<K: Into<String>, V: Into<String>>(
+        mut self,
+        headers: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        let pairs = headers.into_iter().map(|(k, v)| (k.into(), v.into()));
+        self.headers.extend(pairs);
+        self
+    }
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
         self.body = body.into();
         self
@@ -88,6 +97,15 @@ impl Request {
     pub fn between_bytes_timeout(mut self, timeout: Duration) -> Self {
         self.between_bytes_timeout = Some(timeout);
         self
+    }
+
+    /// The method, upper case (for logging).
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+    /// The URL as given (for logging).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// Send the request and wait for the response head.

@@ -31,9 +31,11 @@ pub mod prompts;
 pub mod random;
 pub mod sse;
 mod stream;
+pub mod testing;
 pub mod time;
+pub mod upstream;
 
-pub use errors::{PluginErrorExt, classify_status};
+pub use errors::{PluginErrorExt, classify_status, redact};
 pub use stream::ChatStream;
 
 /// The version of the `claw:plugin` WIT package this SDK builds plugins against.
@@ -102,7 +104,7 @@ pub trait Auth: 'static {
 pub mod prelude {
     pub use crate::types::*;
     pub use crate::{Auth, ChatStream, PluginErrorExt, Provider};
-    pub use crate::{http, log, prompts, sse};
+    pub use crate::{http, log, prompts, sse, upstream};
 }
 
 #[doc(hidden)]

@@ -14,8 +14,10 @@ pub const CLAW: &str = env!("CARGO_BIN_EXE_claw");
 
 /// The repository root.
 pub fn root() -> PathBuf {
+    // host/claw → the repository root.
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
+        .ancestors()
+        .nth(2)
         .unwrap()
         .to_path_buf()
 }

@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let Ok(config) = claw::config::ConfigFile::parse(Path::new("claw.json"), &text) else {
+    let Ok(config) = claw_core::config::ConfigFile::parse(Path::new("claw.json"), &text) else {
         return;
     };
     let _ = config.plugins();

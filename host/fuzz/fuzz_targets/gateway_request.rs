@@ -4,6 +4,6 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = claw::gateway::openai::parse_request(data);
-    let _ = claw::gateway::anthropic::parse_request(data);
+    let _ = claw_gateway::openai::parse_request(data);
+    let _ = claw_gateway::anthropic::parse_request(data);
 });

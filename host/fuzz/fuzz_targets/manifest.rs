@@ -5,5 +5,5 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let _ = claw::manifest::Manifest::parse(&text);
+    let _ = claw_plugin_host::manifest::Manifest::parse(&text);
 });

@@ -1,9 +1,10 @@
-//! Classifying upstream failures, and keeping every message prefixed and free
-//! of the credential. Pure logic, no host calls.
+//! Classifying the failures Anthropic reports. Pure logic, no host calls; the
+//! SDK's `upstream` module reads the common body shapes and words the message
+//! (prefixed with the API, free of the credential).
 
 use claw_plugin_sdk::classify_status;
 use claw_plugin_sdk::prelude::*;
-use serde_json::Value;
+use claw_plugin_sdk::upstream::ErrorBody;
 
 pub const API: &str = "anthropic-messages";
 
@@ -11,38 +12,12 @@ pub const API: &str = "anthropic-messages";
 /// an `error` event in the stream (`None`). Anthropic's shape is
 /// `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`.
 pub fn upstream_error(status: Option<u16>, body: &str, retry_after_ms: Option<u64>) -> PluginError {
-    let json: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-    let error = &json["error"];
-    let kind = error["type"].as_str().filter(|s| !s.is_empty());
-    let message = error["message"].as_str().filter(|s| !s.is_empty());
+    let error = ErrorBody::parse(body);
+    let kind = error.field("type");
+    let reason = kind.and_then(|k| reason_for_type(k, error.message().unwrap_or("")));
     // Some compatible endpoints (MiniMax) put the HTTP code inside the error.
-    let status = status.or_else(|| embedded_status(&error["http_code"]));
-
-    let reason = kind
-        .and_then(|k| reason_for_type(k, message.unwrap_or("")))
-        .unwrap_or_else(|| classify_status(status.unwrap_or(0), body));
-
-    let origin = match status {
-        Some(code) => format!("HTTP {code}"),
-        None => "stream error".to_string(),
-    };
-    let detail = match (kind, message) {
-        (Some(k), Some(m)) => format!("{k}: {}", preview(m)),
-        (Some(k), None) => k.to_string(),
-        (None, Some(m)) => preview(m),
-        (None, None) => preview(body),
-    };
-    let text = if detail.is_empty() {
-        format!("{API}: {origin}")
-    } else {
-        format!("{API}: {origin} {detail}")
-    };
-    PluginError {
-        reason,
-        message: text,
-        status,
-        retry_after_ms,
-    }
+    let status = status.or_else(|| error.status("http_code"));
+    error.to_error(API, status, kind, reason, retry_after_ms)
 }
 
 /// Anthropic's documented error types.
@@ -71,35 +46,6 @@ fn reason_for_type(kind: &str, message: &str) -> Option<ErrorReason> {
         "api_error" => ErrorReason::Unknown,
         _ => return None,
     })
-}
-
-fn embedded_status(value: &Value) -> Option<u16> {
-    let code = value
-        .as_u64()
-        .or_else(|| value.as_str()?.trim().parse().ok())?;
-    u16::try_from(code).ok().filter(|c| (100..=599).contains(c))
-}
-
-/// The first 300 characters, trimmed: enough to say what went wrong.
-fn preview(text: &str) -> String {
-    let short: String = text.trim().chars().take(300).collect();
-    short.trim_end().to_string()
-}
-
-/// Prefix an error from elsewhere (the SDK's HTTP client) with the API kind.
-pub fn prefixed(mut error: PluginError) -> PluginError {
-    if !error.message.starts_with(API) {
-        error.message = format!("{API}: {}", error.message);
-    }
-    error
-}
-
-/// Replace the credential wherever it appears: upstreams sometimes echo it.
-pub fn redact(mut error: PluginError, secret: Option<&str>) -> PluginError {
-    if let Some(secret) = secret.filter(|s| !s.is_empty()) {
-        error.message = error.message.replace(secret, "[redacted]");
-    }
-    error
 }
 
 #[cfg(test)]
@@ -216,17 +162,14 @@ mod tests {
             &err("authentication_error", "invalid key sk-ant-123"),
             None,
         );
-        let e = redact(e, Some("sk-ant-123"));
+        let e = e.redacted(Some("sk-ant-123"));
         assert!(
             !e.message.contains("sk-ant-123") && e.message.contains("[redacted]"),
             "{}",
             e.message
         );
-        let e = prefixed(PluginError::new(
-            ErrorReason::Network,
-            "request to x failed",
-        ));
+        let e = PluginError::new(ErrorReason::Network, "request to x failed").prefixed(API);
         assert_eq!(e.message, "anthropic-messages: request to x failed");
-        assert_eq!(prefixed(e.clone()).message, e.message);
+        assert_eq!(e.clone().prefixed(API).message, e.message);
     }
 }

@@ -12,52 +12,24 @@ pub mod reply;
 pub mod request;
 
 use claw_plugin_sdk::prelude::*;
+use claw_plugin_sdk::upstream::Api;
 
 pub use errors::API;
-use errors::{prefixed, redact, upstream_error};
+
+/// The Messages API as the SDK's upstream call needs it: its name, how its
+/// errors classify, and how a whole (non-streamed) reply reads.
+pub const MESSAGES: Api = Api::new(API, errors::upstream_error, reply::parse_message);
 
 /// Run one chat request against `{endpoint.base_url}/v1/messages`, sending the
 /// request's credential as `x-api-key` (an API key) or `Authorization: Bearer`
 /// (a bearer token, or an API key with `endpoint.auth_header`). Failures before
 /// any event are returned classified; the credential never appears in a message.
 pub fn chat(request: ChatRequest) -> Result<ChatStream, PluginError> {
-    let secret = request::secret(&request.credential).map(str::to_owned);
-    let scrub = move |e: PluginError| redact(e, secret.as_deref());
-
-    let url = request::url(&request.endpoint.base_url);
-    claw_plugin_sdk::debug!(
-        "{API}: POST {url} model={} stream={}",
-        request.model,
-        request.streaming
-    );
+    let headers = request::headers(&request.endpoint, &request.credential, request.streaming);
     let body = serde_json::to_vec(&request::body(&request)).unwrap_or_default();
     // No timeouts of our own: the host applies its defaults.
-    let mut http = http::Request::post(url).body(body);
-    for (name, value) in request::headers(&request.endpoint, &request.credential, request.streaming)
-    {
-        http = http.header(name, value);
-    }
-    let mut response = http.send().map_err(|e| scrub(prefixed(e)))?;
-
-    let status = response.status();
-    if !(200..300).contains(&status) {
-        // The status alone still classifies the failure if the body is lost.
-        let body = response.text().unwrap_or_default();
-        return Err(scrub(upstream_error(
-            Some(status),
-            &body,
-            response.retry_after_ms(),
-        )));
-    }
-    if reply::is_event_stream(response.header("content-type"), request.streaming) {
-        let mut decoder = reply::StreamDecoder::default();
-        Ok(ChatStream::from_fn(move || {
-            decoder.step(|| response.read_chunk()).map_err(&scrub)
-        }))
-    } else {
-        let body = response.bytes().map_err(|e| scrub(prefixed(e)))?;
-        Ok(ChatStream::from_events(
-            reply::parse_message(&body).map_err(scrub)?,
-        ))
-    }
+    let http = http::Request::post(request::url(&request.endpoint.base_url))
+        .headers(headers)
+        .body(body);
+    MESSAGES.send(&request, http, reply::StreamDecoder::default())
 }

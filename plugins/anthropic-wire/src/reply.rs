@@ -1,104 +1,27 @@
 //! The reply: Anthropic's event stream, or a whole JSON message, turned into
-//! `ChatEvent`s. Pure logic, no host calls: the body's bytes come from a closure.
+//! `ChatEvent`s. Pure logic, no host calls: the SDK's `SseDriver` feeds the
+//! decoder the stream's events.
 
 use claw_plugin_sdk::prelude::*;
-use claw_plugin_sdk::sse::{SseEvent, SseParser};
+use claw_plugin_sdk::sse::SseEvent;
+use claw_plugin_sdk::upstream::{self, Flow, Seen, SseDecoder};
 use serde_json::Value;
 
-use crate::errors::{API, prefixed, upstream_error};
+use crate::errors::{API, upstream_error};
 
-/// Whether to read the body as an event stream: by content type, else by what
-/// we asked for.
-pub fn is_event_stream(content_type: Option<&str>, streaming: bool) -> bool {
-    let content_type = content_type.unwrap_or("").to_ascii_lowercase();
-    if content_type.contains("text/event-stream") {
-        true
-    } else if content_type.contains("json") {
-        false
-    } else {
-        streaming
-    }
-}
-
-/// The event stream's state between body chunks.
+/// The event stream's state between events.
 #[derive(Default)]
 pub struct StreamDecoder {
-    parser: SseParser,
     started: bool,
-    saw_text: bool,
-    saw_thinking: bool,
+    seen: Seen,
     stop_reason: Option<String>,
     usage: Option<Usage>,
     usage_sent: bool,
-    /// `message_stop` arrived, or the stream failed: nothing more to read.
-    finished: bool,
-    /// An error found after events of the same chunk: reported on the next
-    /// step, so those events still reach the host first.
-    pending_error: Option<PluginError>,
 }
 
-impl StreamDecoder {
-    /// One `ChatStream` step: `read` gives the next body chunk (`None` at the
-    /// end). Returns events (maybe none), `None` when done, or the error.
-    pub fn step(
-        &mut self,
-        read: impl FnOnce() -> Result<Option<Vec<u8>>, PluginError>,
-    ) -> Result<Option<Vec<ChatEvent>>, PluginError> {
-        if let Some(error) = self.pending_error.take() {
-            return Err(error);
-        }
-        if self.finished {
-            return Ok(None);
-        }
-        let mut out = Vec::new();
-        let result = match read().map_err(prefixed) {
-            Ok(Some(bytes)) => self
-                .parser
-                .push(&bytes)
-                .map_err(prefixed)
-                .and_then(|events| self.handle(events, &mut out)),
-            Ok(None) => self
-                .parser
-                .finish()
-                .map_err(prefixed)
-                .and_then(|events| self.handle(events, &mut out))
-                .and_then(|()| self.end_of_body()),
-            Err(error) => Err(error),
-        };
-        match result {
-            Ok(()) => Ok(Some(out)),
-            Err(error) => {
-                self.finished = true;
-                if out.is_empty() {
-                    return Err(error);
-                }
-                self.pending_error = Some(error);
-                Ok(Some(out))
-            }
-        }
-    }
-
-    fn handle(
-        &mut self,
-        events: Vec<SseEvent>,
-        out: &mut Vec<ChatEvent>,
-    ) -> Result<(), PluginError> {
-        for event in events {
-            if self.finished {
-                break; // anything after message_stop is not part of the reply
-            }
-            self.on_event(event, out)?;
-        }
-        Ok(())
-    }
-
-    fn on_event(&mut self, event: SseEvent, out: &mut Vec<ChatEvent>) -> Result<(), PluginError> {
-        let data: Value = serde_json::from_str(&event.data).map_err(|_| {
-            PluginError::new(
-                ErrorReason::Format,
-                format!("{API}: the upstream sent malformed JSON in the event stream"),
-            )
-        })?;
+impl SseDecoder for StreamDecoder {
+    fn event(&mut self, event: SseEvent, out: &mut Vec<ChatEvent>) -> Result<Flow, PluginError> {
+        let data = upstream::event_json(API, &event.data)?;
         // The JSON's `type` is authoritative; the SSE event name is the fallback.
         let kind = data["type"]
             .as_str()
@@ -128,24 +51,34 @@ impl StreamDecoder {
                 self.usage_sent = true;
                 out.push(ChatEvent::Usage(usage));
             }
-            "message_stop" => {
-                self.finished = true;
-                if !self.saw_text {
-                    return Err(self.no_text_error());
-                }
-                if let (Some(usage), false) = (self.usage, self.usage_sent) {
-                    out.push(ChatEvent::Usage(usage));
-                }
-                let reason = self
-                    .stop_reason
-                    .clone()
-                    .unwrap_or_else(|| "end_turn".into());
-                out.push(ChatEvent::Done(reason));
-            }
+            "message_stop" => return self.message_stop(out),
             "error" => return Err(upstream_error(None, &event.data, None)),
             _ => {} // ping, content_block_stop, signature/tool deltas, future events
         }
-        Ok(())
+        Ok(Flow::Continue)
+    }
+
+    fn end(&mut self, _out: &mut Vec<ChatEvent>) -> Result<(), PluginError> {
+        Err(self.seen.ended_early(API, "message_stop"))
+    }
+}
+
+impl StreamDecoder {
+    /// The end of the reply: it must have had text; usage not yet reported
+    /// (no `message_delta` came) goes out before `Done`.
+    fn message_stop(&mut self, out: &mut Vec<ChatEvent>) -> Result<Flow, PluginError> {
+        let reason = self
+            .stop_reason
+            .clone()
+            .unwrap_or_else(|| "end_turn".into());
+        if !self.seen.text {
+            return Err(self.seen.no_text(API, &format!("stop reason {reason}")));
+        }
+        if let (Some(usage), false) = (self.usage, self.usage_sent) {
+            out.push(ChatEvent::Usage(usage));
+        }
+        out.push(ChatEvent::Done(reason));
+        Ok(Flow::End)
     }
 
     /// A text or thinking block start (initial text) or delta.
@@ -166,56 +99,20 @@ impl StreamDecoder {
         if kind == text_kind
             && let Some(text) = non_empty("text")
         {
-            self.saw_text = true;
+            self.seen.text = true;
             out.push(ChatEvent::Text(text));
         } else if kind == thinking_kind
             && let Some(thinking) = non_empty("thinking")
         {
-            self.saw_thinking = true;
+            self.seen.thinking = true;
             out.push(ChatEvent::Thinking(thinking));
         }
-    }
-
-    fn end_of_body(&mut self) -> Result<(), PluginError> {
-        if self.finished {
-            return Ok(());
-        }
-        self.finished = true;
-        Err(if self.saw_text || self.saw_thinking {
-            PluginError::new(
-                ErrorReason::Network,
-                format!("{API}: the stream was cut off before message_stop"),
-            )
-        } else {
-            PluginError::new(
-                ErrorReason::EmptyResponse,
-                format!("{API}: the upstream ended the stream without any content"),
-            )
-        })
-    }
-
-    fn no_text_error(&self) -> PluginError {
-        let stop = self.stop_reason.as_deref().unwrap_or("end_turn");
-        let what = if self.saw_thinking {
-            "only reasoning, no text"
-        } else {
-            "no content"
-        };
-        PluginError::new(
-            ErrorReason::EmptyResponse,
-            format!("{API}: the reply had {what} (stop reason {stop})"),
-        )
     }
 }
 
 /// A whole (non-streaming) Message object, as events.
 pub fn parse_message(body: &[u8]) -> Result<Vec<ChatEvent>, PluginError> {
-    let message: Value = serde_json::from_slice(body).map_err(|_| {
-        PluginError::new(
-            ErrorReason::Format,
-            format!("{API}: the upstream sent a reply that is not valid JSON"),
-        )
-    })?;
+    let message = upstream::reply_json(API, body)?;
     if message["type"] == "error" || message["error"].is_object() {
         return Err(upstream_error(None, &String::from_utf8_lossy(body), None));
     }
@@ -245,10 +142,8 @@ pub fn parse_message(body: &[u8]) -> Result<Vec<ChatEvent>, PluginError> {
     }
     let stop = message["stop_reason"].as_str().unwrap_or("end_turn");
     if !saw_text {
-        return Err(PluginError::new(
-            ErrorReason::EmptyResponse,
-            format!("{API}: the reply had no text (stop reason {stop})"),
-        ));
+        let stop = format!("stop reason {stop}");
+        return Err(upstream::empty_reply(API, "no text", &stop));
     }
     if message["usage"].is_object() {
         events.push(ChatEvent::Usage(merge_usage(NO_USAGE, &message["usage"])));

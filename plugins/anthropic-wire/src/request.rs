@@ -1,52 +1,35 @@
 //! The outgoing request: URL, headers and JSON body. Pure logic, no host calls.
 
 use claw_plugin_sdk::types::{ChatRequest, ContentPart, Endpoint, RequestCredential, Role};
+use claw_plugin_sdk::upstream;
 use serde_json::{Value, json};
 
 /// Anthropic requires `max_tokens`; used when the request leaves it open.
 pub const DEFAULT_MAX_TOKENS: u32 = 4096;
-
-/// `{base_url}/v1/messages`; a trailing '/' on the base must not double up.
-pub fn url(base_url: &str) -> String {
-    format!("{}/v1/messages", base_url.trim_end_matches('/'))
-}
-
-/// The secret in a credential, so error messages can be scrubbed of it.
-pub fn secret(credential: &RequestCredential) -> Option<&str> {
-    match credential {
-        RequestCredential::None => None,
-        RequestCredential::ApiKey(s) | RequestCredential::Bearer(s) => Some(s),
-    }
-}
 
 pub fn headers(
     endpoint: &Endpoint,
     credential: &RequestCredential,
     streaming: bool,
 ) -> Vec<(String, String)> {
-    let mut headers = vec![
-        ("anthropic-version".to_string(), "2023-06-01".to_string()),
-        ("content-type".to_string(), "application/json".to_string()),
-    ];
-    if streaming {
-        headers.push(("accept".into(), "text/event-stream".into()));
-    }
+    let mut headers = vec![("anthropic-version".to_string(), "2023-06-01".to_string())];
+    headers.extend(upstream::json_headers(streaming));
     match credential {
         RequestCredential::ApiKey(key) if !endpoint.auth_header => {
             headers.push(("x-api-key".into(), key.clone()))
         }
         RequestCredential::ApiKey(token) | RequestCredential::Bearer(token) => {
-            headers.push(("authorization".into(), format!("Bearer {token}")))
+            headers.push(upstream::bearer(token))
         }
         RequestCredential::None => {}
     }
-    // Configured headers win over ours (e.g. a different anthropic-version);
-    // sending both would give the upstream two values.
-    for kv in &endpoint.headers {
-        headers.retain(|(name, _)| !name.eq_ignore_ascii_case(&kv.key));
-        headers.push((kv.key.clone(), kv.value.clone()));
-    }
-    headers
+    // Configured headers win over ours (e.g. a different anthropic-version).
+    upstream::with_configured(headers, &endpoint.headers)
+}
+
+/// `{base_url}/v1/messages`; a trailing '/' on the base must not double up.
+pub fn url(base_url: &str) -> String {
+    upstream::join_url(base_url, "v1/messages")
 }
 
 pub fn body(request: &ChatRequest) -> Value {
@@ -87,7 +70,7 @@ pub fn body(request: &ChatRequest) -> Value {
     if !system.is_empty() {
         body["system"] = system.join("\n\n").into();
     }
-    if let Some(t) = request.temperature.and_then(clean_f32) {
+    if let Some(t) = request.temperature.and_then(upstream::clean_f32) {
         body["temperature"] = t.into();
     }
     body
@@ -105,39 +88,20 @@ fn block(part: &ContentPart) -> Option<Value> {
     }
 }
 
-/// 0.7f32 as f64 is 0.699999988...; going through its shortest decimal form
-/// sends 0.7. Non-finite values are dropped.
-pub fn clean_f32(value: f32) -> Option<f64> {
-    value
-        .is_finite()
-        .then(|| value.to_string().parse().unwrap_or(value as f64))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use claw_plugin_sdk::types::{Image, KeyValue, Message};
+    use claw_plugin_sdk::testing::text_message as text;
+    use claw_plugin_sdk::testing::{header_values as get, image_message, key_values};
+    use claw_plugin_sdk::types::Message;
 
     fn endpoint(auth_header: bool, headers: &[(&str, &str)]) -> Endpoint {
         Endpoint {
             provider: "minimax".into(),
             api: "anthropic-messages".into(),
             base_url: "https://api.minimax.io/anthropic/".into(),
-            headers: headers
-                .iter()
-                .map(|(k, v)| KeyValue {
-                    key: k.to_string(),
-                    value: v.to_string(),
-                })
-                .collect(),
+            headers: key_values(headers),
             auth_header,
-        }
-    }
-
-    fn text(role: Role, t: &str) -> Message {
-        Message {
-            role,
-            content: vec![ContentPart::Text(t.into())],
         }
     }
 
@@ -151,14 +115,6 @@ mod tests {
             temperature: None,
             streaming: true,
         }
-    }
-
-    fn get<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
-        headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect()
     }
 
     #[test]
@@ -215,16 +171,7 @@ mod tests {
             text(Role::System, "Be brief."),
             text(Role::User, "Hi"),
             text(Role::System, "Use French."),
-            Message {
-                role: Role::User,
-                content: vec![
-                    ContentPart::Text("What is this?".into()),
-                    ContentPart::Image(Image {
-                        media_type: "image/png".into(),
-                        data: "iVBOR".into(),
-                    }),
-                ],
-            },
+            image_message("What is this?", "image/png", "iVBOR"),
             text(Role::Assistant, "Une image."),
             text(Role::User, ""),
         ]);
@@ -259,12 +206,5 @@ mod tests {
         assert_eq!(body["max_tokens"], 100);
         assert_eq!(body["temperature"], json!(0.7));
         assert_eq!(body["stream"], false);
-    }
-
-    #[test]
-    fn temperatures_are_clean() {
-        assert_eq!(clean_f32(0.7), Some(0.7));
-        assert_eq!(clean_f32(1.0), Some(1.0));
-        assert_eq!(clean_f32(f32::NAN), None);
     }
 }

@@ -120,9 +120,9 @@ impl Auth for MiniMaxPortal {
             &endpoints.token_url(),
             &endpoints.refresh_form(&refresh_token),
         )
-        .map_err(|e| oauth::redact(e, &secrets))?;
+        .map_err(|e| e.redacted(secrets))?;
         oauth::parse_refresh_reply(status, &body, retry_after, &credential)
-            .map_err(|e| oauth::redact(e, &secrets))
+            .map_err(|e| e.redacted(secrets))
     }
 }
 
@@ -143,14 +143,17 @@ fn poll(
             .and_then(|(status, body, retry_after)| {
                 oauth::parse_poll_reply(status, &body, retry_after)
             })
-            .map_err(|e| oauth::redact(e, &[verifier]))?;
+            .map_err(|e| e.redacted([verifier]))?;
         match reply {
             Poll::Pending => continue,
             Poll::Success(tokens) => return Ok(tokens),
             Poll::Denied(why) => {
                 return Err(PluginError::new(
                     ErrorReason::Auth,
-                    oauth::redact_text(&format!("MiniMax denied the login: {why}"), &[verifier]),
+                    claw_plugin_sdk::redact(
+                        &format!("MiniMax denied the login: {why}"),
+                        [verifier],
+                    ),
                 ));
             }
         }

@@ -4,7 +4,7 @@
 //!
 //! No message built here contains a token, a code verifier or a refresh token:
 //! the replies' secrets are never formatted, and callers redact the values they
-//! sent (see [`redact`]).
+//! sent (with the SDK's `PluginErrorExt::redacted`).
 
 use claw_plugin_sdk::prelude::*;
 use serde_json::Value;
@@ -393,23 +393,6 @@ fn number(value: &Value) -> Option<u64> {
 fn preview(text: &str) -> String {
     let short: String = text.trim().chars().take(200).collect();
     short.trim_end().to_string()
-}
-
-/// Replace each secret wherever it appears in the message (servers sometimes
-/// echo what they were sent).
-pub fn redact(mut error: PluginError, secrets: &[&str]) -> PluginError {
-    error.message = redact_text(&error.message, secrets);
-    error
-}
-
-/// `text` with each secret replaced by `[redacted]`.
-pub fn redact_text(text: &str, secrets: &[&str]) -> String {
-    secrets
-        .iter()
-        .filter(|s| !s.is_empty())
-        .fold(text.to_string(), |text, secret| {
-            text.replace(secret, "[redacted]")
-        })
 }
 
 /// The polling schedule: the first wait is the server's interval, each next

@@ -1,9 +1,9 @@
-//! Classifying upstream failures, and keeping every message prefixed and free
-//! of the credential. Pure logic, no host calls.
+//! Classifying the failures OpenAI-compatible upstreams report. Pure logic, no
+//! host calls; the SDK's `upstream` module reads the common body shapes and
+//! words the message (prefixed with the API, free of the credential).
 
-use claw_plugin_sdk::classify_status;
 use claw_plugin_sdk::prelude::*;
-use serde_json::Value;
+use claw_plugin_sdk::upstream::ErrorBody;
 
 pub const API: &str = "openai-completions";
 
@@ -12,47 +12,13 @@ pub const API: &str = "openai-completions";
 /// `{"error":{"message":"...","type":"...","code":"..."}}`; OpenRouter puts the
 /// HTTP status in a numeric `code`, Ollama sends `{"error":"..."}`.
 pub fn upstream_error(status: Option<u16>, body: &str, retry_after_ms: Option<u64>) -> PluginError {
-    let json: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-    let error = &json["error"];
-    let message = error["message"]
-        .as_str()
-        .or(error.as_str())
-        .filter(|s| !s.is_empty());
-    let code = error["code"].as_str().filter(|s| !s.is_empty());
-    let kind = error["type"].as_str().filter(|s| !s.is_empty());
-    let numeric = error["code"]
-        .as_u64()
-        .and_then(|c| u16::try_from(c).ok())
-        .filter(|c| (100..=599).contains(c));
-    let status = status.or(numeric);
-
+    let error = ErrorBody::parse(body);
+    let (code, kind) = (error.field("code"), error.field("type"));
     let reason = code
         .and_then(reason_for_code)
-        .or_else(|| kind.and_then(reason_for_code))
-        .unwrap_or_else(|| classify_status(status.unwrap_or(0), body));
-
-    let origin = match status {
-        Some(code) => format!("HTTP {code}"),
-        None => "stream error".to_string(),
-    };
-    let label = code.or(kind);
-    let detail = match (label, message) {
-        (Some(l), Some(m)) => format!("{l}: {}", preview(m)),
-        (Some(l), None) => l.to_string(),
-        (None, Some(m)) => preview(m),
-        (None, None) => preview(body),
-    };
-    let text = if detail.is_empty() {
-        format!("{API}: {origin}")
-    } else {
-        format!("{API}: {origin} {detail}")
-    };
-    PluginError {
-        reason,
-        message: text,
-        status,
-        retry_after_ms,
-    }
+        .or_else(|| kind.and_then(reason_for_code));
+    let status = status.or_else(|| error.status("code"));
+    error.to_error(API, status, code.or(kind), reason, retry_after_ms)
 }
 
 /// Error codes and types of OpenAI and of Moonshot (which names them its own way).
@@ -65,28 +31,6 @@ fn reason_for_code(code: &str) -> Option<ErrorReason> {
         "engine_overloaded_error" => ErrorReason::Overloaded,
         _ => return None,
     })
-}
-
-/// The first 300 characters, trimmed: enough to say what went wrong.
-fn preview(text: &str) -> String {
-    let short: String = text.trim().chars().take(300).collect();
-    short.trim_end().to_string()
-}
-
-/// Prefix an error from elsewhere (the SDK's HTTP client) with the API kind.
-pub fn prefixed(mut error: PluginError) -> PluginError {
-    if !error.message.starts_with(API) {
-        error.message = format!("{API}: {}", error.message);
-    }
-    error
-}
-
-/// Replace the credential wherever it appears: upstreams sometimes echo it.
-pub fn redact(mut error: PluginError, secret: Option<&str>) -> PluginError {
-    if let Some(secret) = secret.filter(|s| !s.is_empty()) {
-        error.message = error.message.replace(secret, "[redacted]");
-    }
-    error
 }
 
 #[cfg(test)]
@@ -196,12 +140,9 @@ mod tests {
     #[test]
     fn secrets_are_redacted_and_messages_prefixed() {
         let body = r#"{"error":{"message":"Incorrect API key provided: sk-abc123","code":"invalid_api_key"}}"#;
-        let e = redact(upstream_error(Some(401), body, None), Some("sk-abc123"));
+        let e = upstream_error(Some(401), body, None).redacted(Some("sk-abc123"));
         assert!(!e.message.contains("sk-abc123"), "{}", e.message);
-        let e = prefixed(PluginError::new(
-            ErrorReason::Network,
-            "request to x failed",
-        ));
+        let e = PluginError::new(ErrorReason::Network, "request to x failed").prefixed(API);
         assert_eq!(e.message, "openai-completions: request to x failed");
     }
 }

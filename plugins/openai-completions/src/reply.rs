@@ -1,114 +1,34 @@
 //! The reply: a stream of `chat.completion.chunk`s ending in `data: [DONE]`, or
 //! a whole `chat.completion`, turned into `ChatEvent`s. Pure logic, no host
-//! calls: the body's bytes come from a closure.
+//! calls: the SDK's `SseDriver` feeds the decoder the stream's events.
 
 use claw_plugin_sdk::prelude::*;
-use claw_plugin_sdk::sse::{SseEvent, SseParser};
+use claw_plugin_sdk::sse::SseEvent;
+use claw_plugin_sdk::upstream::{self, Flow, Seen, SseDecoder};
 use serde_json::Value;
 
-use crate::errors::{API, prefixed, upstream_error};
+use crate::errors::{API, upstream_error};
 
-/// Whether to read the body as an event stream: by content type, else by what
-/// we asked for.
-pub fn is_event_stream(content_type: Option<&str>, streaming: bool) -> bool {
-    let content_type = content_type.unwrap_or("").to_ascii_lowercase();
-    if content_type.contains("text/event-stream") {
-        true
-    } else if content_type.contains("json") {
-        false
-    } else {
-        streaming
-    }
-}
-
-/// The stream's state between body chunks.
+/// The stream's state between events.
 #[derive(Default)]
 pub struct StreamDecoder {
-    parser: SseParser,
     started: bool,
-    saw_text: bool,
-    saw_thinking: bool,
+    seen: Seen,
     finish_reason: Option<String>,
-    /// `[DONE]` arrived, or the stream failed: nothing more to read.
-    finished: bool,
-    /// An error found after events of the same chunk: reported on the next
-    /// step, so those events still reach the host first.
-    pending_error: Option<PluginError>,
 }
 
-impl StreamDecoder {
-    /// One `ChatStream` step: `read` gives the next body chunk (`None` at the
-    /// end). Returns events (maybe none), `None` when done, or the error.
-    pub fn step(
-        &mut self,
-        read: impl FnOnce() -> Result<Option<Vec<u8>>, PluginError>,
-    ) -> Result<Option<Vec<ChatEvent>>, PluginError> {
-        if let Some(error) = self.pending_error.take() {
-            return Err(error);
-        }
-        if self.finished {
-            return Ok(None);
-        }
-        let mut out = Vec::new();
-        let result = match read().map_err(prefixed) {
-            Ok(Some(bytes)) => self
-                .parser
-                .push(&bytes)
-                .map_err(prefixed)
-                .and_then(|events| self.handle(events, &mut out)),
-            Ok(None) => self
-                .parser
-                .finish()
-                .map_err(prefixed)
-                .and_then(|events| self.handle(events, &mut out))
-                .and_then(|()| self.end_of_body(&mut out)),
-            Err(error) => Err(error),
-        };
-        match result {
-            Ok(()) => Ok(Some(out)),
-            Err(error) => {
-                self.finished = true;
-                if out.is_empty() {
-                    return Err(error);
-                }
-                self.pending_error = Some(error);
-                Ok(Some(out))
-            }
-        }
-    }
-
-    fn handle(
-        &mut self,
-        events: Vec<SseEvent>,
-        out: &mut Vec<ChatEvent>,
-    ) -> Result<(), PluginError> {
-        for event in events {
-            if self.finished {
-                break; // anything after [DONE] is not part of the reply
-            }
-            self.on_event(event, out)?;
-        }
-        Ok(())
-    }
-
-    fn on_event(&mut self, event: SseEvent, out: &mut Vec<ChatEvent>) -> Result<(), PluginError> {
+impl SseDecoder for StreamDecoder {
+    fn event(&mut self, event: SseEvent, out: &mut Vec<ChatEvent>) -> Result<Flow, PluginError> {
         let data = event.data.trim();
         if data == "[DONE]" {
-            self.finished = true;
-            if !self.saw_text {
-                return Err(self.no_text_error());
+            let finish = self.finish_reason.clone().unwrap_or_else(|| "stop".into());
+            if !self.seen.text {
+                return Err(self.seen.no_text(API, &format!("finish reason {finish}")));
             }
-            out.push(ChatEvent::Done(
-                self.finish_reason.clone().unwrap_or_else(|| "stop".into()),
-            ));
-            return Ok(());
+            out.push(ChatEvent::Done(finish));
+            return Ok(Flow::End);
         }
-        let chunk: Value = serde_json::from_str(data).map_err(|_| {
-            PluginError::new(
-                ErrorReason::Format,
-                format!("{API}: the upstream sent malformed JSON in the event stream"),
-            )
-        })?;
+        let chunk = upstream::event_json(API, data)?;
         if !chunk["error"].is_null() {
             return Err(upstream_error(None, data, None));
         }
@@ -121,11 +41,11 @@ impl StreamDecoder {
         let choice = &chunk["choices"][0];
         let delta = &choice["delta"];
         if let Some(thinking) = reasoning(delta) {
-            self.saw_thinking = true;
+            self.seen.thinking = true;
             out.push(ChatEvent::Thinking(thinking.to_string()));
         }
         if let Some(text) = delta["content"].as_str().filter(|t| !t.is_empty()) {
-            self.saw_text = true;
+            self.seen.text = true;
             out.push(ChatEvent::Text(text.to_string()));
         }
         if let Some(reason) = choice["finish_reason"].as_str() {
@@ -135,44 +55,19 @@ impl StreamDecoder {
         if let Some(usage) = usage(&chunk["usage"]).or_else(|| usage(&choice["usage"])) {
             out.push(ChatEvent::Usage(usage));
         }
-        Ok(())
+        Ok(Flow::Continue)
     }
 
-    fn end_of_body(&mut self, out: &mut Vec<ChatEvent>) -> Result<(), PluginError> {
-        if self.finished {
-            return Ok(());
-        }
-        self.finished = true;
+    fn end(&mut self, out: &mut Vec<ChatEvent>) -> Result<(), PluginError> {
         // A finish_reason is the last choice chunk: only [DONE] (and maybe the
         // usage chunk) is missing, so the reply itself is complete.
-        if let (true, Some(reason)) = (self.saw_text, &self.finish_reason) {
-            out.push(ChatEvent::Done(reason.clone()));
-            return Ok(());
+        match (self.seen.text, &self.finish_reason) {
+            (true, Some(reason)) => {
+                out.push(ChatEvent::Done(reason.clone()));
+                Ok(())
+            }
+            _ => Err(self.seen.ended_early(API, "[DONE]")),
         }
-        Err(if self.saw_text || self.saw_thinking {
-            PluginError::new(
-                ErrorReason::Network,
-                format!("{API}: the stream was cut off before [DONE]"),
-            )
-        } else {
-            PluginError::new(
-                ErrorReason::EmptyResponse,
-                format!("{API}: the upstream ended the stream without any content"),
-            )
-        })
-    }
-
-    fn no_text_error(&self) -> PluginError {
-        let stop = self.finish_reason.as_deref().unwrap_or("stop");
-        let what = if self.saw_thinking {
-            "only reasoning, no text"
-        } else {
-            "no content"
-        };
-        PluginError::new(
-            ErrorReason::EmptyResponse,
-            format!("{API}: the reply had {what} (finish reason {stop})"),
-        )
     }
 }
 
@@ -209,12 +104,7 @@ fn usage(json: &Value) -> Option<Usage> {
 
 /// A whole (non-streaming) `chat.completion`, as events.
 pub fn parse_completion(body: &[u8]) -> Result<Vec<ChatEvent>, PluginError> {
-    let completion: Value = serde_json::from_slice(body).map_err(|_| {
-        PluginError::new(
-            ErrorReason::Format,
-            format!("{API}: the upstream sent a reply that is not valid JSON"),
-        )
-    })?;
+    let completion = upstream::reply_json(API, body)?;
     if !completion["error"].is_null() {
         return Err(upstream_error(None, &String::from_utf8_lossy(body), None));
     }
@@ -230,10 +120,8 @@ pub fn parse_completion(body: &[u8]) -> Result<Vec<ChatEvent>, PluginError> {
     match message["content"].as_str().filter(|t| !t.is_empty()) {
         Some(text) => events.push(ChatEvent::Text(text.to_string())),
         None => {
-            return Err(PluginError::new(
-                ErrorReason::EmptyResponse,
-                format!("{API}: the reply had no text (finish reason {finish})"),
-            ));
+            let finish = format!("finish reason {finish}");
+            return Err(upstream::empty_reply(API, "no text", &finish));
         }
     }
     if let Some(usage) = usage(&completion["usage"]) {

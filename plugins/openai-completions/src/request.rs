@@ -3,19 +3,12 @@
 use claw_plugin_sdk::types::{
     ChatRequest, ContentPart, Endpoint, Message, RequestCredential, Role,
 };
+use claw_plugin_sdk::upstream;
 use serde_json::{Value, json};
 
 /// `{base_url}/chat/completions`; a trailing '/' on the base must not double up.
 pub fn url(base_url: &str) -> String {
-    format!("{}/chat/completions", base_url.trim_end_matches('/'))
-}
-
-/// The secret in a credential, so error messages can be scrubbed of it.
-pub fn secret(credential: &RequestCredential) -> Option<&str> {
-    match credential {
-        RequestCredential::None => None,
-        RequestCredential::ApiKey(s) | RequestCredential::Bearer(s) => Some(s),
-    }
+    upstream::join_url(base_url, "chat/completions")
 }
 
 pub fn headers(
@@ -23,20 +16,13 @@ pub fn headers(
     credential: &RequestCredential,
     streaming: bool,
 ) -> Vec<(String, String)> {
-    let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
-    if streaming {
-        headers.push(("accept".into(), "text/event-stream".into()));
-    }
+    let mut headers = upstream::json_headers(streaming);
     // Local servers (LM Studio, Ollama) need no credential: then no header.
     if let RequestCredential::ApiKey(token) | RequestCredential::Bearer(token) = credential {
-        headers.push(("authorization".into(), format!("Bearer {token}")));
+        headers.push(upstream::bearer(token));
     }
     // Configured headers (e.g. OpenRouter's HTTP-Referer / X-Title) win over ours.
-    for kv in &endpoint.headers {
-        headers.retain(|(name, _)| !name.eq_ignore_ascii_case(&kv.key));
-        headers.push((kv.key.clone(), kv.value.clone()));
-    }
-    headers
+    upstream::with_configured(headers, &endpoint.headers)
 }
 
 pub fn body(request: &ChatRequest) -> Value {
@@ -53,7 +39,7 @@ pub fn body(request: &ChatRequest) -> Value {
     if let Some(max) = request.max_tokens {
         body["max_tokens"] = max.into();
     }
-    if let Some(t) = request.temperature.and_then(clean_f32) {
+    if let Some(t) = request.temperature.and_then(upstream::clean_f32) {
         body["temperature"] = t.into();
     }
     body
@@ -94,47 +80,19 @@ fn message(m: &Message) -> Value {
     json!({ "role": role, "content": content })
 }
 
-/// 0.7f32 as f64 is 0.699999988...; going through its shortest decimal form
-/// sends 0.7. Non-finite values are dropped.
-pub fn clean_f32(value: f32) -> Option<f64> {
-    value
-        .is_finite()
-        .then(|| value.to_string().parse().unwrap_or(value as f64))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use claw_plugin_sdk::types::{Image, KeyValue};
+    use claw_plugin_sdk::testing::text_message as text;
+    use claw_plugin_sdk::testing::{header_values as get, image_message, key_values};
 
     fn endpoint(headers: &[(&str, &str)]) -> Endpoint {
         Endpoint {
             provider: "openrouter".into(),
             api: "openai-completions".into(),
             base_url: "https://openrouter.ai/api/v1/".into(),
-            headers: headers
-                .iter()
-                .map(|(k, v)| KeyValue {
-                    key: k.to_string(),
-                    value: v.to_string(),
-                })
-                .collect(),
+            headers: key_values(headers),
             auth_header: false,
-        }
-    }
-
-    fn get<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
-        headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-
-    fn text(role: Role, t: &str) -> Message {
-        Message {
-            role,
-            content: vec![ContentPart::Text(t.into())],
         }
     }
 
@@ -189,16 +147,7 @@ mod tests {
                     content: vec![ContentPart::Text("a".into()), ContentPart::Text("b".into())],
                 },
                 text(Role::Assistant, "ok"),
-                Message {
-                    role: Role::User,
-                    content: vec![
-                        ContentPart::Text("What is this?".into()),
-                        ContentPart::Image(Image {
-                            media_type: "image/png".into(),
-                            data: "iVBOR".into(),
-                        }),
-                    ],
-                },
+                image_message("What is this?", "image/png", "iVBOR"),
             ],
             max_tokens: None,
             temperature: None,

@@ -1,4 +1,8 @@
 use super::*;
+use claw_plugin_sdk::testing::{
+    assert_any_split, assert_decodes, assert_nothing_read_after_end, drive, same,
+};
+use claw_plugin_sdk::upstream::SseDriver;
 
 /// A stream as the upstream sends it, message by message.
 fn sse(events: &[(&str, &str)]) -> String {
@@ -63,20 +67,15 @@ fn full_stream() -> String {
     ])
 }
 
+/// A decoder as `chat` drives it.
+fn driver() -> SseDriver<StreamDecoder> {
+    SseDriver::new(API, StreamDecoder::default())
+}
+
 /// Drive a decoder like the ChatStream does; collects events until the end or
 /// the first error.
 fn run(chunks: &[&[u8]]) -> (Vec<ChatEvent>, Option<PluginError>) {
-    let mut decoder = StreamDecoder::default();
-    let mut chunks = chunks.iter().map(|c| c.to_vec());
-    let mut events = Vec::new();
-    for _ in 0..10_000 {
-        match decoder.step(|| Ok(chunks.next())) {
-            Ok(Some(batch)) => events.extend(batch),
-            Ok(None) => return (events, None),
-            Err(e) => return (events, Some(e)),
-        }
-    }
-    panic!("the decoder never ended");
+    drive(driver(), chunks)
 }
 
 fn usage(input: u32, output: u32, read: u32, write: u32) -> ChatEvent {
@@ -99,33 +98,15 @@ fn expected_full() -> Vec<ChatEvent> {
     ]
 }
 
-// ChatEvent has no PartialEq; compare the Debug form.
-fn same(a: &[ChatEvent], b: &[ChatEvent]) -> bool {
-    format!("{a:?}") == format!("{b:?}")
-}
-
 #[test]
 fn a_full_stream_maps_to_events() {
-    let body = full_stream();
-    let (events, error) = run(&[body.as_bytes()]);
-    assert!(error.is_none(), "{error:?}");
-    assert!(same(&events, &expected_full()), "{events:?}");
+    assert_decodes(driver(), full_stream().as_bytes(), &expected_full());
 }
 
 #[test]
 fn chunking_never_changes_the_events() {
     let body = full_stream().replace('\n', "\r\n");
-    let bytes = body.as_bytes();
-    for i in 0..=bytes.len() {
-        let (events, error) = run(&[&bytes[..i], &bytes[i..]]);
-        assert!(
-            error.is_none() && same(&events, &expected_full()),
-            "split at {i}: {events:?} {error:?}"
-        );
-    }
-    let singles: Vec<&[u8]> = bytes.chunks(1).collect();
-    let (events, _) = run(&singles);
-    assert!(same(&events, &expected_full()));
+    assert_any_split(driver, body.as_bytes(), &expected_full());
 }
 
 #[test]
@@ -241,7 +222,7 @@ fn a_body_ending_early_is_classified() {
 
 #[test]
 fn a_read_error_is_prefixed_and_ends_the_stream() {
-    let mut decoder = StreamDecoder::default();
+    let mut decoder = driver();
     let error = decoder
         .step(|| {
             Err(PluginError::new(
@@ -265,18 +246,7 @@ fn a_read_error_is_prefixed_and_ends_the_stream() {
 #[test]
 fn nothing_is_read_after_message_stop() {
     let body = full_stream() + &sse(&[("content_block_delta", &text("late"))]);
-    let mut decoder = StreamDecoder::default();
-    let batch = decoder
-        .step(|| Ok(Some(body.into_bytes())))
-        .unwrap()
-        .unwrap();
-    assert!(same(&batch, &expected_full()));
-    assert!(
-        decoder
-            .step(|| panic!("no read after message_stop"))
-            .unwrap()
-            .is_none()
-    );
+    assert_nothing_read_after_end(driver(), body.as_bytes(), &expected_full());
 }
 
 #[test]
@@ -345,15 +315,4 @@ fn whole_messages_parse() {
         parse_message(b"null").unwrap_err().reason,
         ErrorReason::EmptyResponse
     );
-}
-
-#[test]
-fn content_type_picks_the_parser() {
-    assert!(is_event_stream(
-        Some("text/event-stream; charset=utf-8"),
-        false
-    ));
-    assert!(!is_event_stream(Some("application/json"), true));
-    assert!(is_event_stream(None, true));
-    assert!(!is_event_stream(Some("text/plain"), false));
 }

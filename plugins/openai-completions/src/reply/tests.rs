@@ -1,4 +1,8 @@
 use super::*;
+use claw_plugin_sdk::testing::{
+    assert_any_split, assert_decodes, assert_nothing_read_after_end, drive, same,
+};
+use claw_plugin_sdk::upstream::SseDriver;
 
 fn chunk(delta: &str, finish: Option<&str>) -> String {
     let finish = finish.map_or("null".to_string(), |f| format!("\"{f}\""));
@@ -55,48 +59,26 @@ fn expected_full() -> Vec<ChatEvent> {
     ]
 }
 
+/// A decoder as `chat` drives it.
+fn driver() -> SseDriver<StreamDecoder> {
+    SseDriver::new(API, StreamDecoder::default())
+}
+
 /// Drive a decoder like the ChatStream does; collects events until the end or
 /// the first error.
 fn run(chunks: &[&[u8]]) -> (Vec<ChatEvent>, Option<PluginError>) {
-    let mut decoder = StreamDecoder::default();
-    let mut chunks = chunks.iter().map(|c| c.to_vec());
-    let mut events = Vec::new();
-    for _ in 0..10_000 {
-        match decoder.step(|| Ok(chunks.next())) {
-            Ok(Some(batch)) => events.extend(batch),
-            Ok(None) => return (events, None),
-            Err(e) => return (events, Some(e)),
-        }
-    }
-    panic!("the decoder never ended");
-}
-
-// ChatEvent has no PartialEq; compare the Debug form.
-fn same(a: &[ChatEvent], b: &[ChatEvent]) -> bool {
-    format!("{a:?}") == format!("{b:?}")
+    drive(driver(), chunks)
 }
 
 #[test]
 fn a_full_stream_maps_to_events() {
-    let body = full_stream();
-    let (events, error) = run(&[body.as_bytes()]);
-    assert!(error.is_none(), "{error:?}");
-    assert!(same(&events, &expected_full()), "{events:?}");
+    assert_decodes(driver(), full_stream().as_bytes(), &expected_full());
 }
 
 #[test]
 fn chunking_never_changes_the_events() {
     let body = full_stream().replace('\n', "\r\n");
-    let bytes = body.as_bytes();
-    for i in 0..=bytes.len() {
-        let (events, error) = run(&[&bytes[..i], &bytes[i..]]);
-        assert!(
-            error.is_none() && same(&events, &expected_full()),
-            "split at {i}: {events:?} {error:?}"
-        );
-    }
-    let singles: Vec<&[u8]> = bytes.chunks(1).collect();
-    assert!(same(&run(&singles).0, &expected_full()));
+    assert_any_split(driver, body.as_bytes(), &expected_full());
 }
 
 #[test]
@@ -229,18 +211,7 @@ fn a_body_ending_early_is_classified() {
 #[test]
 fn nothing_is_read_after_done() {
     let body = full_stream() + &sse(&[&content("late")]);
-    let mut decoder = StreamDecoder::default();
-    let batch = decoder
-        .step(|| Ok(Some(body.into_bytes())))
-        .unwrap()
-        .unwrap();
-    assert!(same(&batch, &expected_full()));
-    assert!(
-        decoder
-            .step(|| panic!("no read after [DONE]"))
-            .unwrap()
-            .is_none()
-    );
+    assert_nothing_read_after_end(driver(), body.as_bytes(), &expected_full());
 }
 
 #[test]
@@ -290,15 +261,4 @@ fn whole_completions_parse() {
         parse_completion(error).unwrap_err().reason,
         ErrorReason::ModelNotFound
     );
-}
-
-#[test]
-fn content_type_picks_the_parser() {
-    assert!(is_event_stream(Some("text/event-stream"), false));
-    assert!(!is_event_stream(
-        Some("application/json; charset=utf-8"),
-        true
-    ));
-    assert!(is_event_stream(None, true));
-    assert!(!is_event_stream(None, false));
 }

@@ -1,0 +1,464 @@
+//! `claw plugins ...`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use http::Method;
+use serde_json::{Value, json};
+
+use super::client::GatewayClient;
+
+use super::Context;
+use claw_plugin_host::install;
+use claw_core::registry::{self, PluginReport, Registry, Status};
+use claw_plugin_host::Headless;
+
+#[derive(Subcommand)]
+pub enum PluginsCommand {
+    /// Every plugin found, its status, and the reason when it is not loaded.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Everything about one plugin.
+    Info {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Turn a plugin on (sets plugins.entries.<id>.enabled in claw.json).
+    Enable { id: String },
+    /// Turn a plugin off (sets plugins.entries.<id>.enabled in claw.json).
+    Disable { id: String },
+    /// Validate a plugin completely, then copy it into the state directory.
+    Install {
+        /// A plugin folder (claw-plugin.toml + .wasm), a plugin crate after
+        /// `cargo build --release --target wasm32-wasip2`, or a .wasm file.
+        path: PathBuf,
+        /// The manifest, when it is not next to the .wasm.
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Replace an installed plugin with the same id.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Remove an installed plugin (its settings in claw.json stay).
+    Uninstall { id: String },
+    /// Check every plugin; exits non-zero when an enabled plugin is in error.
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(command: PluginsCommand, verbose: bool) -> anyhow::Result<ExitCode> {
+    let mut ctx = Context::open()?;
+    match command {
+        PluginsCommand::List { json } => {
+            let listing = listing(&ctx, verbose).await?;
+            if json {
+                print_json(&listing);
+            } else {
+                print_table(&listing, verbose);
+                println!("{}", summary(&listing));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginsCommand::Info { id, json } => {
+            let report = match GatewayClient::discover(&ctx.state) {
+                Some(client) => {
+                    say_via(verbose, Some(&client));
+                    client
+                        .ok(Method::GET, &format!("/admin/plugins/{id}"), None)
+                        .await?
+                }
+                None => {
+                    say_via(verbose, None);
+                    let registry = load(&ctx).await?;
+                    let Some(report) = registry.get(&id) else {
+                        let known: Vec<&str> =
+                            registry.plugins.iter().map(|p| p.id.as_str()).collect();
+                        anyhow::bail!(
+                            "no plugin with id \"{id}\"; known plugins: {}",
+                            known.join(", ")
+                        );
+                    };
+                    serde_json::to_value(report)?
+                }
+            };
+            if json {
+                print_json(&report);
+            } else {
+                print_info(&report);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginsCommand::Enable { id } => set_enabled(&mut ctx, &id, true, verbose).await,
+        PluginsCommand::Disable { id } => set_enabled(&mut ctx, &id, false, verbose).await,
+        PluginsCommand::Install {
+            path,
+            manifest,
+            force,
+        } => {
+            let source = install::resolve(&path, manifest.as_deref())
+                .with_context(|| format!("cannot install {}", path.display()))?;
+            eprintln!(
+                "Validating {} {} ({})...",
+                source.manifest.id,
+                source.manifest.version,
+                source.wasm_path.display()
+            );
+            let runtime = ctx.scratch_runtime()?;
+            let (dest, loaded) = install::install(
+                &runtime,
+                &ctx.state.plugins_dir(),
+                &ctx.plugins,
+                &source,
+                force,
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "refusing to install {}; nothing was written",
+                    path.display()
+                )
+            })?;
+            let m = &source.manifest;
+            println!("Installed {} {} into {}", m.id, m.version, dest.display());
+            println!("  sdk:     {}", loaded.sdk.label());
+            println!("  roles:   {}", roles(&m.roles));
+            println!(
+                "  network: {}",
+                if m.network_hosts.is_empty() {
+                    "none".into()
+                } else {
+                    m.network_hosts.join(", ")
+                }
+            );
+            let decision = claw_plugin_host::settings::decide(&m.id, &ctx.plugins);
+            if !decision.enabled {
+                println!("  note:    it will not load: {}", decision.reason);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginsCommand::Uninstall { id } => {
+            let dir = install::uninstall(&ctx.state.plugins_dir(), &id)?;
+            println!("Uninstalled {id} (removed {})", dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginsCommand::Doctor { json } => {
+            let registry = load(&ctx).await?;
+            let failing: Vec<&PluginReport> = registry
+                .plugins
+                .iter()
+                .filter(|p| p.status == Status::Error && enabled_or_unknown(p))
+                .collect();
+            if json {
+                let mut out = registry.to_json();
+                out["stateDir"] = json!(ctx.state.root().display().to_string());
+                out["ok"] = json!(failing.is_empty());
+                print_json(&out);
+            } else {
+                for p in &registry.plugins {
+                    let (mark, text) = match p.status {
+                        Status::Loaded => (
+                            "ok  ",
+                            format!("loaded, {}", p.sdk.as_deref().unwrap_or("?")),
+                        ),
+                        Status::Disabled => ("off ", p.error.clone().unwrap_or_default()),
+                        Status::Error => ("FAIL", p.error.clone().unwrap_or_default()),
+                    };
+                    println!("{mark} {}: {text}", p.id);
+                }
+                println!("{}", summary(&registry.to_json()));
+                if !failing.is_empty() {
+                    println!(
+                        "{} enabled plugin(s) failed to load; fix them, or turn them off with `claw plugins disable <id>`.",
+                        failing.len()
+                    );
+                }
+            }
+            Ok(if failing.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+/// Errors count against `doctor` unless the plugin was explicitly turned off.
+fn enabled_or_unknown(p: &PluginReport) -> bool {
+    p.enabled || p.enable_reason.is_empty()
+}
+
+async fn load(ctx: &Context) -> anyhow::Result<Registry> {
+    let runtime = ctx.runtime()?;
+    let plugins_dir = ctx.state.plugins_dir();
+    let loading = registry::load_all(&runtime, &plugins_dir, &ctx.plugins, Arc::new(Headless));
+    Ok(super::with_progress(loading).await)
+}
+
+/// `plugins list --json`: from the running gateway when there is one, else
+/// by loading the plugins here.
+async fn listing(ctx: &Context, verbose: bool) -> anyhow::Result<Value> {
+    if let Some(client) = GatewayClient::discover(&ctx.state) {
+        say_via(verbose, Some(&client));
+        return client.ok(Method::GET, "/admin/plugins", None).await;
+    }
+    say_via(verbose, None);
+    let mut listing = load(ctx).await?.to_json();
+    listing["stateDir"] = json!(ctx.state.root().display().to_string());
+    Ok(listing)
+}
+
+/// With `--verbose`, say where the answer comes from.
+fn say_via(verbose: bool, client: Option<&GatewayClient>) {
+    if verbose {
+        match client {
+            Some(c) => eprintln!("(via the gateway at {})", c.running.url()),
+            None => eprintln!("(in-process: no gateway is running)"),
+        }
+    }
+}
+
+async fn set_enabled(
+    ctx: &mut Context,
+    id: &str,
+    enabled: bool,
+    verbose: bool,
+) -> anyhow::Result<ExitCode> {
+    let verb = if enabled { "Enabled" } else { "Disabled" };
+    if let Some(client) = GatewayClient::discover(&ctx.state) {
+        say_via(verbose, Some(&client));
+        let action = if enabled { "enable" } else { "disable" };
+        let result = client
+            .ok(Method::POST, &format!("/admin/plugins/{id}/{action}"), None)
+            .await?;
+        println!(
+            "{verb} {id} in {}; the gateway reloaded",
+            ctx.config.path().display()
+        );
+        if let Some(why) = result["plugin"]["error"].as_str().filter(|_| enabled) {
+            println!("  note: {id} still will not load: {why}");
+        }
+        if enabled {
+            print_grant(&result["plugin"]);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    say_via(verbose, None);
+    let registry = load(ctx).await?;
+    if registry.get(id).is_none() {
+        let known: Vec<&str> = registry.plugins.iter().map(|p| p.id.as_str()).collect();
+        anyhow::bail!(
+            "no plugin with id \"{id}\"; known plugins: {}",
+            known.join(", ")
+        );
+    }
+    ctx.config.set_plugin_enabled(id, enabled)?;
+    let backup = ctx.config.save()?;
+    println!("{verb} {id} in {}", ctx.config.path().display());
+    if let Some(backup) = backup {
+        println!(
+            "  note: the file used JSON5 syntax (comments...) that was not kept; the original is in {}",
+            backup.display()
+        );
+    }
+    let plugins = ctx.config.plugins()?;
+    let decision = claw_plugin_host::settings::decide(id, &plugins);
+    if enabled && !decision.enabled {
+        println!("  note: {id} still will not load: {}", decision.reason);
+    }
+    if enabled && let Some(report) = registry.get(id) {
+        print_grant(&serde_json::to_value(report)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What a plugin being turned on may reach, so the user sees it at that moment.
+fn print_grant(report: &Value) {
+    let hosts = joined(&report["network"]);
+    if hosts == "-" {
+        println!("  network: none (the plugin cannot make outbound requests)");
+    } else {
+        println!(
+            "  network: may reach {hosts}, and the base URLs you configure for providers it serves"
+        );
+    }
+}
+
+fn print_json(value: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("JSON values serialize")
+    );
+}
+
+fn summary(listing: &Value) -> String {
+    let plugins = listing["plugins"].as_array().cloned().unwrap_or_default();
+    let count = |s: &str| plugins.iter().filter(|p| p["status"] == s).count();
+    format!(
+        "{} plugin(s): {} loaded, {} disabled, {} error",
+        plugins.len(),
+        count("loaded"),
+        count("disabled"),
+        count("error")
+    )
+}
+
+fn roles(roles: &[claw_plugin_host::manifest::Role]) -> String {
+    if roles.is_empty() {
+        return "-".into();
+    }
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn text<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or("-")
+}
+
+fn joined(v: &Value) -> String {
+    let items: Vec<&str> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if items.is_empty() {
+        "-".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn print_table(listing: &Value, verbose: bool) {
+    let plugins = listing["plugins"].as_array().cloned().unwrap_or_default();
+    let header = ["ID", "NAME", "VERSION", "STATUS", "SOURCE", "ROLES", "SDK"];
+    let rows: Vec<[String; 7]> = plugins
+        .iter()
+        .map(|p| {
+            let status = if p["health"] == "degraded" {
+                "degraded"
+            } else {
+                text(p, "status")
+            };
+            [
+                text(p, "id"),
+                text(p, "name"),
+                text(p, "version"),
+                status,
+                text(p, "source"),
+            ]
+            .map(String::from)
+            .into_iter()
+            .chain([joined(&p["roles"]), text(p, "sdk").to_string()])
+            .collect::<Vec<_>>()
+            .try_into()
+            .expect("seven cells")
+        })
+        .collect();
+    super::print_table_with(&header, &rows, |i| {
+        let p = &plugins[i];
+        if let Some(reason) = p["error"].as_str().or(p["degradedReason"].as_str()) {
+            println!(
+                "    {}: {reason}",
+                if p["status"] == "error" {
+                    "error"
+                } else {
+                    "why"
+                }
+            );
+        }
+        if verbose {
+            println!("    from: {}", text(p, "location"));
+            if let (Some(ms), Some(cache)) = (p["loadMs"].as_f64(), p["cache"].as_str()) {
+                println!("    load: {ms:.2} ms (compiled artifact cache: {cache})");
+            }
+            if p["status"] == "loaded" {
+                println!("    enabled: {}", text(p, "enableReason"));
+            }
+        }
+    });
+}
+
+fn print_info(p: &Value) {
+    println!(
+        "{} {} ({})",
+        text(p, "id"),
+        text(p, "version"),
+        text(p, "name")
+    );
+    if let Some(d) = p["description"].as_str() {
+        println!("  {d}");
+    }
+    println!("  status:    {}", text(p, "status"));
+    if let Some(reason) = p["error"].as_str() {
+        println!("  reason:    {reason}");
+    }
+    if let Some(step) = p["errorStep"].as_str() {
+        println!("  failed at: {step}");
+    }
+    println!(
+        "  source:    {} ({})",
+        text(p, "source"),
+        text(p, "location")
+    );
+    println!(
+        "  sdk:       {} (manifest requires {})",
+        p["sdk"].as_str().unwrap_or("unknown"),
+        text(p, "sdkRequirement")
+    );
+    println!("  roles:     {}", joined(&p["roles"]));
+    let network = joined(&p["network"]);
+    println!(
+        "  network:   {}",
+        if network == "-" {
+            "none".to_string()
+        } else {
+            network
+        }
+    );
+    if let Some(reason) = p["enableReason"].as_str().filter(|r| !r.is_empty()) {
+        println!("  enabled:   {} ({reason})", p["enabled"]);
+    }
+    if p["provider"].is_object() {
+        println!("  provides:  api {}", joined(&p["provider"]["apis"]));
+        for m in p["provider"]["models"].as_array().into_iter().flatten() {
+            println!(
+                "    model {} \"{}\": context {}, max output {}",
+                text(m, "id"),
+                text(m, "name"),
+                m["contextWindow"],
+                m["maxTokens"]
+            );
+        }
+    }
+    if p["auth"].is_object() {
+        println!("  logs in:   provider {}", text(&p["auth"], "provider"));
+        for m in p["auth"]["methods"].as_array().into_iter().flatten() {
+            let hint = m["hint"]
+                .as_str()
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
+            println!(
+                "    method {} \"{}\"{hint}",
+                text(m, "id"),
+                text(m, "label")
+            );
+        }
+    }
+    if let Some(ms) = p["loadMs"].as_f64() {
+        println!("  load time: {ms:.2} ms");
+    }
+    if let Some(d) = p["digest"].as_str() {
+        println!("  digest:    {d}");
+    }
+}

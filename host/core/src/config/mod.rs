@@ -1,0 +1,435 @@
+//! `claw.json`: read as JSON5, edited in place without losing anything else.
+//!
+//! The file is kept as a JSON value so an edit (e.g. `claw plugins disable x`)
+//! changes exactly one entry and keeps every other key and its order. Typed
+//! views (like [`PluginsConfig`]) are read from that value on demand, with
+//! `${VAR}` substituted in the section read only, so a missing variable in one
+//! section never breaks commands that do not use it.
+
+pub mod models;
+pub mod vars;
+
+pub use claw_plugin_host::settings::PluginsConfig;
+pub use models::{AgentsSection, ModelsSection};
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid JSON5: {detail}. Fix the file; claw changed nothing.")]
+    Parse { path: PathBuf, detail: String },
+    #[error("{path}: the top level must be an object ({{ ... }}), found {found}")]
+    NotAnObject { path: PathBuf, found: &'static str },
+    #[error("{path}: `{field}` {detail}")]
+    Field {
+        path: PathBuf,
+        field: String,
+        detail: String,
+    },
+    #[error("{path}: {source}")]
+    Var {
+        path: PathBuf,
+        source: vars::MissingVar,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The config file as loaded: its path, whether it existed, and its content.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    path: PathBuf,
+    value: Map<String, Value>,
+    /// The file used JSON5 syntax (comments, trailing commas...) that a save
+    /// will not keep; the original is then copied to `claw.json.bak` first.
+    json5_only: bool,
+}
+
+impl ConfigFile {
+    /// Load `path`; a missing file is an empty config.
+    pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.into(),
+                    source,
+                });
+            }
+        };
+        Self::parse(path, &text)
+    }
+
+    /// Parse config text as if it were read from `path` (which is not touched).
+    pub fn parse(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
+        if text.trim().is_empty() {
+            return Ok(ConfigFile {
+                path: path.into(),
+                value: Map::new(),
+                json5_only: false,
+            });
+        }
+        // json5 has no nesting limit: a deep enough file would overflow the stack.
+        if nesting_depth(text) > MAX_DEPTH {
+            return Err(ConfigError::Parse {
+                path: path.into(),
+                detail: format!("arrays and objects nest more than {MAX_DEPTH} levels deep"),
+            });
+        }
+        let json5_only = serde_json::from_str::<Value>(&text).is_err();
+        let value: Value = json5::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            detail: e.to_string(),
+        })?;
+        match value {
+            Value::Object(value) => Ok(ConfigFile {
+                path: path.into(),
+                value,
+                json5_only,
+            }),
+            other => Err(ConfigError::NotAnObject {
+                path: path.into(),
+                found: kind(&other),
+            }),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn value(&self) -> &Map<String, Value> {
+        &self.value
+    }
+
+    /// A section with `${VAR}` substituted, parsed into `T`; absent is
+    /// `T::default()`. Each consumer owns its section's type (`plugins` is the
+    /// plugin host's, `gateway` the gateway's, `auth` the auth store's).
+    pub fn section<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        name: &str,
+    ) -> Result<T, ConfigError> {
+        let Some(raw) = self.value.get(name) else {
+            return Ok(T::default());
+        };
+        let mut value = raw.clone();
+        vars::substitute(&mut value, name, &vars::variables(&self.value)).map_err(|source| {
+            ConfigError::Var {
+                path: self.path.clone(),
+                source,
+            }
+        })?;
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let inner = e.path().to_string();
+            ConfigError::Field {
+                path: self.path.clone(),
+                field: if inner == "." {
+                    name.to_string()
+                } else {
+                    format!("{name}.{inner}")
+                },
+                detail: format!("is not valid: {}", e.inner()),
+            }
+        })
+    }
+
+    /// The `plugins` section.
+    pub fn plugins(&self) -> Result<PluginsConfig, ConfigError> {
+        let mut cfg: PluginsConfig = self.section("plugins")?;
+        let base = self.path.parent().unwrap_or(Path::new("."));
+        cfg.load.paths = cfg
+            .load
+            .paths
+            .iter()
+            .map(|p| resolve_path(base, p))
+            .collect();
+        Ok(cfg)
+    }
+
+    /// The `models` section.
+    pub fn models(&self) -> Result<ModelsSection, ConfigError> {
+        self.section("models")
+    }
+
+    /// The `agents` section.
+    pub fn agents(&self) -> Result<AgentsSection, ConfigError> {
+        self.section("agents")
+    }
+
+    /// The raw (unsubstituted) value at a dotted path, if any.
+    pub fn get(&self, path: &[&str]) -> Option<&Value> {
+        let (first, rest) = path.split_first()?;
+        rest.iter()
+            .try_fold(self.value.get(*first)?, |v, k| v.get(k))
+    }
+
+    /// Set the value at `path`, creating objects on the way; other keys stay.
+    pub fn set(&mut self, path: &[&str], value: Value) -> Result<(), ConfigError> {
+        let (last, parents) = path
+            .split_last()
+            .expect("a config path has at least one key");
+        self.object_at(parents)?.insert(last.to_string(), value);
+        Ok(())
+    }
+
+    /// Remove the key at `path`; returns what was there.
+    pub fn remove(&mut self, path: &[&str]) -> Option<Value> {
+        let (last, parents) = path.split_last()?;
+        let mut current = &mut self.value;
+        for key in parents {
+            current = current.get_mut(*key)?.as_object_mut()?;
+        }
+        current.shift_remove(*last)
+    }
+
+    /// Set `plugins.entries.<id>.enabled`, creating the objects on the way.
+    pub fn set_plugin_enabled(&mut self, id: &str, enabled: bool) -> Result<(), ConfigError> {
+        self.set(&["plugins", "entries", id, "enabled"], Value::Bool(enabled))
+    }
+
+    /// The object at `path`, created if missing; an error if something else is there.
+    fn object_at(&mut self, path: &[&str]) -> Result<&mut Map<String, Value>, ConfigError> {
+        let file = self.path.clone();
+        let mut current = &mut self.value;
+        for (i, key) in path.iter().enumerate() {
+            let slot = current
+                .entry(key.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            let found = kind(slot);
+            current = slot.as_object_mut().ok_or_else(|| ConfigError::Field {
+                path: file.clone(),
+                field: path[..=i].join("."),
+                detail: format!("must be an object, found {found}; fix it before claw can edit it"),
+            })?;
+        }
+        Ok(current)
+    }
+
+    /// Write the config atomically (temp file, fsync, rename). Returns the backup
+    /// path when the original used JSON5-only syntax that this save drops.
+    pub fn save(&mut self) -> Result<Option<PathBuf>, ConfigError> {
+        let werr = |source| ConfigError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let mut backup = None;
+        if self.json5_only && self.path.exists() {
+            let bak = self.path.with_extension("json.bak");
+            std::fs::copy(&self.path, &bak).map_err(werr)?;
+            backup = Some(bak);
+            self.json5_only = false;
+        }
+        let mut text =
+            serde_json::to_string_pretty(&self.value).expect("a JSON value always serializes");
+        text.push('\n');
+        claw_types::fs::write_atomic(&self.path, text.as_bytes(), None).map_err(werr)?;
+        Ok(backup)
+    }
+}
+
+/// Relative paths in config are relative to the config file; `~/` is home.
+fn resolve_path(base: &Path, p: &Path) -> PathBuf {
+    if let Ok(rest) = p.strip_prefix("~")
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return PathBuf::from(home).join(rest);
+    }
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+/// The deepest nesting of arrays and objects claw.json may have (serde_json's limit).
+const MAX_DEPTH: usize = 128;
+
+/// How deeply JSON5 `text` nests arrays and objects, counted up to just past
+/// `MAX_DEPTH`. Brackets in strings and comments do not count.
+fn nesting_depth(text: &str) -> usize {
+    let (mut depth, mut max) = (0, 0);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' | '[' => {
+                depth += 1;
+                max = max.max(depth);
+                if max > MAX_DEPTH {
+                    break;
+                }
+            }
+            '}' | ']' => depth = depth.saturating_sub(1),
+            '"' | '\'' => {
+                while let Some(s) = chars.next() {
+                    match s {
+                        '\\' => {
+                            chars.next();
+                        }
+                        s if s == c => break,
+                        _ => {}
+                    }
+                }
+            }
+            '/' if chars.next_if_eq(&'/').is_some() => {
+                while chars
+                    .next_if(|&c| !matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}'))
+                    .is_some()
+                {}
+            }
+            '/' if chars.next_if_eq(&'*').is_some() => {
+                let mut prev = '\0';
+                for c in chars.by_ref() {
+                    if prev == '*' && c == '/' {
+                        break;
+                    }
+                    prev = c;
+                }
+            }
+            _ => {}
+        }
+    }
+    max
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("claw.json");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn enabling_a_plugin_keeps_every_other_key_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            r#"{"zeta": 1, "plugins": {"deny": ["x"], "entries": {"a": {"config": {"k": 2}}}}, "alpha": [true]}"#,
+        );
+        let mut cfg = ConfigFile::load(&path).unwrap();
+        cfg.set_plugin_enabled("a", false).unwrap();
+        cfg.set_plugin_enabled("b", true).unwrap();
+        assert_eq!(cfg.save().unwrap(), None);
+        let saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            saved,
+            serde_json::json!({"zeta": 1, "plugins": {"deny": ["x"], "entries": {"a": {"config": {"k": 2}, "enabled": false}, "b": {"enabled": true}}}, "alpha": [true]})
+        );
+        let keys: Vec<_> = saved.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["zeta", "plugins", "alpha"]);
+    }
+
+    #[test]
+    fn json5_files_are_read_and_backed_up_before_a_save_drops_comments() {
+        let dir = tempfile::tempdir().unwrap();
+        let original = "// my settings\n{ plugins: { deny: ['x',], }, }\n";
+        let path = write(dir.path(), original);
+        let mut cfg = ConfigFile::load(&path).unwrap();
+        assert_eq!(cfg.plugins().unwrap().deny, vec!["x".to_string()]);
+        cfg.set_plugin_enabled("y", true).unwrap();
+        let backup = cfg.save().unwrap().expect("a backup of the JSON5 original");
+        assert_eq!(std::fs::read_to_string(backup).unwrap(), original);
+    }
+
+    #[test]
+    fn bad_files_say_where_and_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "{ plugins: ");
+        let err = ConfigFile::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("is not valid JSON5") && err.contains("claw changed nothing"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{ plugins: ");
+
+        let path = write(dir.path(), "[1]");
+        assert!(
+            ConfigFile::load(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("the top level must be an object ({ ... }), found an array")
+        );
+
+        let path = write(
+            dir.path(),
+            r#"{"plugins": {"entries": {"a": {"enabled": "yes"}}}}"#,
+        );
+        let err = ConfigFile::load(&path)
+            .unwrap()
+            .plugins()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`plugins.entries.a.enabled` is not valid")
+                && err.contains("expected a boolean"),
+            "{err}"
+        );
+
+        let path = write(dir.path(), r#"{"plugins": {"entries": 3}}"#);
+        let mut cfg = ConfigFile::load(&path).unwrap();
+        let err = cfg.set_plugin_enabled("a", true).unwrap_err().to_string();
+        assert!(
+            err.contains("`plugins.entries` must be an object, found a number"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        // Found with the `config` fuzz target's binary: json5 recursed until the stack overflowed.
+        let path = Path::new("claw.json");
+        let nested = |open: &str, close: &str, n: usize| {
+            format!("{{a: {}1{}}}", open.repeat(n), close.repeat(n))
+        };
+        for deep in [nested("[", "]", 100_000), nested("{a: ", "}", 100_000)] {
+            let err = ConfigFile::parse(path, &deep).unwrap_err().to_string();
+            assert!(
+                err.contains("nest more than 128 levels deep")
+                    && err.contains("claw changed nothing"),
+                "{err}"
+            );
+        }
+        assert!(ConfigFile::parse(path, &nested("[", "]", MAX_DEPTH - 1)).is_ok());
+        // Brackets in strings and comments are not nesting.
+        let text = format!(
+            "{{a: '{0}\\'{0}', b: \"{1}\\\"{1}\", // {0}\n /* {1} */ c: [[1]]}}",
+            "[".repeat(500),
+            "{".repeat(500)
+        );
+        assert_eq!(nesting_depth(&text), 3);
+        assert!(ConfigFile::parse(path, &text).is_ok());
+    }
+
+    #[test]
+    fn a_missing_file_is_an_empty_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = ConfigFile::load(&dir.path().join("claw.json")).unwrap();
+        let plugins = cfg.plugins().unwrap();
+        assert!(plugins.enabled && plugins.allow.is_none() && plugins.entries.is_empty());
+    }
+}

@@ -1,0 +1,208 @@
+//! `claw plugins install` / `uninstall`: a plugin is validated completely (the
+//! whole load pipeline, describe included) before anything is written, then
+//! copied into `$CLAW_STATE_DIR/plugins/<id>/` with an atomic rename.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::bundled::BUNDLED;
+use crate::discovery;
+use crate::engine::Runtime;
+use crate::loader::{self, LoadError, LoadedPlugin};
+use crate::manifest::{self, Manifest};
+use crate::prompts::Headless;
+use crate::settings::{PluginsConfig, settings_for};
+
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error("{0} does not exist")]
+    NotFound(PathBuf),
+    #[error("no {file} next to {wasm}; pass --manifest <path> or install the plugin's folder", file = manifest::FILE_NAME)]
+    NoManifest { wasm: PathBuf },
+    #[error("{path}: {detail}")]
+    Unreadable { path: PathBuf, detail: String },
+    #[error("{0}")]
+    Manifest(String),
+    #[error(
+        "the manifest names component \"{component}\", which is neither in {dir} nor in a cargo target/wasm32-wasip2/release/ above it; build the plugin with `cargo build --release --target wasm32-wasip2` or fix `component`"
+    )]
+    NoComponent { component: String, dir: PathBuf },
+    #[error(transparent)]
+    Invalid(#[from] LoadError),
+    #[error("plugin id \"{0}\" belongs to a plugin bundled with claw; give your plugin another id in {file}", file = manifest::FILE_NAME)]
+    BundledId(String),
+    #[error("plugin \"{id}\" {version} is already installed in {dir}; use --force to replace it")]
+    AlreadyInstalled {
+        id: String,
+        version: String,
+        dir: PathBuf,
+    },
+    #[error(
+        "plugin \"{id}\" is bundled with claw and cannot be uninstalled; turn it off with `claw plugins disable {id}`"
+    )]
+    UninstallBundled { id: String },
+    #[error("plugin \"{id}\" is not installed in {dir}{hint}")]
+    NotInstalled {
+        id: String,
+        dir: PathBuf,
+        hint: String,
+    },
+    #[error("writing {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A plugin to install: its manifest and component, read from disk.
+pub struct InstallSource {
+    pub manifest: Manifest,
+    manifest_text: String,
+    pub wasm_path: PathBuf,
+    wasm: Vec<u8>,
+}
+
+/// Find the manifest and component for `path` (a plugin folder, a crate folder
+/// after `cargo build`, or a `.wasm` with its manifest beside it or given).
+pub fn resolve(path: &Path, manifest_path: Option<&Path>) -> Result<InstallSource, InstallError> {
+    if !path.exists() {
+        return Err(InstallError::NotFound(path.into()));
+    }
+    let (manifest_file, wasm_hint) = if path.is_dir() {
+        (
+            manifest_path
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| path.join(manifest::FILE_NAME)),
+            None,
+        )
+    } else {
+        let beside = path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(manifest::FILE_NAME);
+        let file = manifest_path.map(Path::to_path_buf).unwrap_or(beside);
+        if !file.is_file() {
+            return Err(InstallError::NoManifest { wasm: path.into() });
+        }
+        (file, Some(path.to_path_buf()))
+    };
+    let manifest_text =
+        std::fs::read_to_string(&manifest_file).map_err(|e| InstallError::Unreadable {
+            path: manifest_file.clone(),
+            detail: e.to_string(),
+        })?;
+    let manifest = Manifest::parse(&manifest_text)
+        .map_err(|e| InstallError::Manifest(format!("{}: {e}", manifest_file.display())))?;
+    let wasm_path = match wasm_hint {
+        Some(p) => p,
+        None => {
+            let dir = manifest_file.parent().unwrap_or(Path::new("."));
+            let p = discovery::component_path(dir, &manifest.component);
+            if !p.is_file() {
+                return Err(InstallError::NoComponent {
+                    component: manifest.component.clone(),
+                    dir: dir.into(),
+                });
+            }
+            p
+        }
+    };
+    let wasm = std::fs::read(&wasm_path).map_err(|e| InstallError::Unreadable {
+        path: wasm_path.clone(),
+        detail: e.to_string(),
+    })?;
+    Ok(InstallSource {
+        manifest,
+        manifest_text,
+        wasm_path,
+        wasm,
+    })
+}
+
+/// Validate `source` with the full load pipeline, then copy it into `plugins_dir`.
+pub async fn install(
+    runtime: &Arc<Runtime>,
+    plugins_dir: &Path,
+    cfg: &PluginsConfig,
+    source: &InstallSource,
+    force: bool,
+) -> Result<(PathBuf, LoadedPlugin), InstallError> {
+    let id = &source.manifest.id;
+    if BUNDLED
+        .iter()
+        .any(|b| Manifest::parse(b.manifest).is_ok_and(|m| m.id == *id))
+    {
+        return Err(InstallError::BundledId(id.clone()));
+    }
+    let dest = plugins_dir.join(id);
+    if dest.exists() && !force {
+        let version = std::fs::read_to_string(dest.join(manifest::FILE_NAME))
+            .ok()
+            .and_then(|t| Manifest::parse(&t).ok())
+            .map_or_else(|| "(unreadable)".to_string(), |m| m.version.to_string());
+        return Err(InstallError::AlreadyInstalled {
+            id: id.clone(),
+            version,
+            dir: dest,
+        });
+    }
+
+    let settings = settings_for(&source.manifest, cfg, Arc::new(Headless));
+    let loaded = loader::load(runtime, &source.manifest, &source.wasm, settings).await?;
+
+    let werr = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| InstallError::Write { path, source }
+    };
+    std::fs::create_dir_all(plugins_dir).map_err(werr(plugins_dir))?;
+    let pid = std::process::id();
+    let staging = plugins_dir.join(format!(".{id}.installing-{pid}"));
+    let _ = std::fs::remove_dir_all(&staging);
+    let result = (|| {
+        std::fs::create_dir_all(&staging).map_err(werr(&staging))?;
+        for (name, bytes) in [
+            (manifest::FILE_NAME, source.manifest_text.as_bytes()),
+            (source.manifest.component.as_str(), source.wasm.as_slice()),
+        ] {
+            let path = staging.join(name);
+            claw_types::fs::write_atomic(&path, bytes, None).map_err(werr(&path))?;
+        }
+        if dest.exists() {
+            let old = plugins_dir.join(format!(".{id}.replaced-{pid}"));
+            std::fs::rename(&dest, &old).map_err(werr(&dest))?;
+            std::fs::rename(&staging, &dest).map_err(werr(&dest))?;
+            let _ = std::fs::remove_dir_all(&old);
+        } else {
+            std::fs::rename(&staging, &dest).map_err(werr(&dest))?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    result.map(|()| (dest, loaded))
+}
+
+/// Remove an installed plugin's folder. Its settings in claw.json stay.
+pub fn uninstall(plugins_dir: &Path, id: &str) -> Result<PathBuf, InstallError> {
+    if BUNDLED
+        .iter()
+        .any(|b| Manifest::parse(b.manifest).is_ok_and(|m| m.id == id))
+    {
+        return Err(InstallError::UninstallBundled { id: id.into() });
+    }
+    let dir = plugins_dir.join(id);
+    let valid_name = !id.is_empty() && !id.contains(['/', '\\']) && !id.starts_with('.');
+    if !valid_name || !dir.is_dir() {
+        return Err(InstallError::NotInstalled {
+            id: id.into(),
+            dir: plugins_dir.into(),
+            hint: "; plugins from plugins.load.paths are removed by editing claw.json".into(),
+        });
+    }
+    std::fs::remove_dir_all(&dir).map_err(|source| InstallError::Write {
+        path: dir.clone(),
+        source,
+    })?;
+    Ok(dir)
+}

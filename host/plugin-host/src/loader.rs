@@ -1,0 +1,279 @@
+//! The load pipeline for one plugin, from bytes to a described, callable plugin:
+//! is it WebAssembly? a component? which SDK does it use, and does the host
+//! provide it? does the manifest agree? compile (or cache), link, describe.
+//! Every step fails with its own error that names the plugin and the fix.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmparser::{Encoding, Parser, Payload};
+
+use claw_types::{AuthInfo, ProviderInfo};
+
+use crate::cache::CacheOutcome;
+use crate::engine::Runtime;
+use crate::manifest::{Manifest, ManifestError};
+use crate::plugin::{CallError, Plugin, PluginSettings};
+use crate::sdk::compat::{self as sdk_compat, SdkError, SdkUse, WorldNames};
+use crate::sdk::Exports;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("plugin \"{id}\": {error}")]
+    Manifest { id: String, error: ManifestError },
+    #[error("plugin \"{id}\": cannot read {path}: {detail}")]
+    Read {
+        id: String,
+        path: String,
+        detail: String,
+    },
+    #[error(
+        "plugin \"{id}\": file is not WebAssembly; expected a component built with --target wasm32-wasip2"
+    )]
+    NotWasm { id: String },
+    #[error(
+        "plugin \"{id}\": file is a core WebAssembly module, not a component; build with --target wasm32-wasip2"
+    )]
+    CoreModule { id: String },
+    #[error(
+        "plugin \"{id}\": the component is damaged or truncated ({detail}); rebuild or reinstall it"
+    )]
+    Malformed { id: String, detail: String },
+    #[error(transparent)]
+    Sdk(#[from] SdkError),
+    #[error("plugin \"{id}\": the component does not compile: {detail}")]
+    Compile { id: String, detail: String },
+    #[error("plugin \"{id}\" needs an import this host does not provide: {detail}; rebuild it with claw-plugin-sdk {line}", line = sdk_compat::supported_range())]
+    Link { id: String, detail: String },
+    #[error("plugin \"{id}\": describe failed: {error}")]
+    Describe { id: String, error: CallError },
+}
+
+impl LoadError {
+    /// The step that failed, for `--json` output and logs.
+    pub fn step(&self) -> &'static str {
+        match self {
+            LoadError::Manifest { .. } => "manifest",
+            LoadError::Read { .. } => "read",
+            LoadError::NotWasm { .. }
+            | LoadError::CoreModule { .. }
+            | LoadError::Malformed { .. } => "format",
+            LoadError::Sdk(
+                SdkError::ManifestSdk { .. }
+                | SdkError::ManifestRoleMissing { .. }
+                | SdkError::ManifestRoleUndeclared { .. },
+            ) => "manifest-mismatch",
+            LoadError::Sdk(_) => "sdk",
+            LoadError::Compile { .. } => "compile",
+            LoadError::Link { .. } => "link",
+            LoadError::Describe { .. } => "describe",
+        }
+    }
+}
+
+/// A plugin that passed every step.
+pub struct LoadedPlugin {
+    pub plugin: Arc<Plugin>,
+    pub sdk: SdkUse,
+    pub provider: Option<ProviderInfo>,
+    pub auth: Option<AuthInfo>,
+    pub cache: CacheOutcome,
+    pub load_time: Duration,
+}
+
+/// The top-level import and export names of a component, or why it is not one.
+pub fn inspect(id: &str, bytes: &[u8]) -> Result<WorldNames, LoadError> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(LoadError::NotWasm { id: id.into() });
+    }
+    let malformed = |e: wasmparser::BinaryReaderError| LoadError::Malformed {
+        id: id.into(),
+        detail: e.to_string(),
+    };
+    let mut names = WorldNames::default();
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.map_err(malformed)? {
+            Payload::Version {
+                encoding: Encoding::Module,
+                ..
+            } if depth == 0 => {
+                return Err(LoadError::CoreModule { id: id.into() });
+            }
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) if depth > 0 => depth -= 1,
+            Payload::ComponentImportSection(reader) if depth == 0 => {
+                for import in reader {
+                    names
+                        .imports
+                        .push(import.map_err(malformed)?.name.name.to_string());
+                }
+            }
+            Payload::ComponentExportSection(reader) if depth == 0 => {
+                for export in reader {
+                    names
+                        .exports
+                        .push(export.map_err(malformed)?.name.name.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(names)
+}
+
+/// The SDK package and version a component was built against, when it can be told.
+pub fn sdk_label(id: &str, bytes: &[u8]) -> Option<String> {
+    inspect(id, bytes)
+        .ok()
+        .and_then(|names| sdk_compat::package_label(&names))
+}
+
+/// Check a component against the host and its manifest, without compiling it.
+pub fn check(manifest: &Manifest, bytes: &[u8]) -> Result<SdkUse, LoadError> {
+    let names = inspect(&manifest.id, bytes)?;
+    let sdk = sdk_compat::check(&manifest.id, &names)?;
+    sdk_compat::check_manifest(manifest, &sdk)?;
+    Ok(sdk)
+}
+
+/// The whole pipeline: check, compile (or load from cache), link, describe.
+pub async fn load(
+    runtime: &Arc<Runtime>,
+    manifest: &Manifest,
+    bytes: &[u8],
+    settings: PluginSettings,
+) -> Result<LoadedPlugin, LoadError> {
+    let started = Instant::now();
+    let id = manifest.id.clone();
+    let sdk = check(manifest, bytes)?;
+    let (component, cache) = runtime.compile(bytes).map_err(|e| LoadError::Compile {
+        id: id.clone(),
+        detail: format!("{e:#}"),
+    })?;
+    let pre = runtime.link(&component).map_err(|e| LoadError::Link {
+        id: id.clone(),
+        detail: format!("{e:#}"),
+    })?;
+    let exports = Exports::new(&sdk.version, &pre).ok_or_else(|| LoadError::Link {
+        id: id.clone(),
+        detail: format!("no SDK module for {}", sdk.label()),
+    })?;
+    let plugin = Plugin::new(runtime.clone(), &id, pre, exports, settings);
+    let describe_err = |error| LoadError::Describe {
+        id: id.clone(),
+        error,
+    };
+    let provider = match plugin.is_provider() {
+        true => Some(plugin.describe_provider().await.map_err(describe_err)?),
+        false => None,
+    };
+    let auth = match plugin.is_auth() {
+        true => Some(plugin.describe_auth().await.map_err(describe_err)?),
+        false => None,
+    };
+    Ok(LoadedPlugin {
+        plugin: Arc::new(plugin),
+        sdk,
+        provider,
+        auth,
+        cache,
+        load_time: started.elapsed(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundled::BUNDLED;
+    use crate::engine::Limits;
+    use crate::grant::NetworkGrant;
+    use crate::prompts::Headless;
+    use claw_types::{
+        ChatEvent, ChatRequest, Endpoint, Message, Reason, RequestCredential, Role,
+    };
+
+    fn request(text: Option<&str>) -> ChatRequest {
+        ChatRequest {
+            endpoint: Endpoint {
+                provider: "echo".into(),
+                api: "echo".into(),
+                base_url: String::new(),
+                headers: vec![],
+                auth_header: false,
+            },
+            credential: RequestCredential::None,
+            model: "echo-1".into(),
+            messages: text
+                .map(|t| vec![Message::text(Role::User, t)])
+                .unwrap_or_default(),
+            max_tokens: None,
+            temperature: None,
+            streaming: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn echo_streams_each_request_on_a_fresh_instance() {
+        let runtime = Runtime::new(Limits::default(), None).unwrap();
+        let bundled = BUNDLED.iter().find(|b| b.dir == "echo").unwrap();
+        let manifest = Manifest::parse(bundled.manifest).unwrap();
+        let settings = PluginSettings {
+            config_json: "{}".into(),
+            grant: Arc::new(NetworkGrant::none()),
+            prompter: Arc::new(Headless),
+            limits: Default::default(),
+        };
+        let loaded = load(&runtime, &manifest, bundled.wasm, settings)
+            .await
+            .unwrap();
+        assert_eq!(loaded.sdk.label(), "claw:plugin@0.1.0");
+        assert_eq!(
+            loaded.provider.as_ref().unwrap().apis,
+            vec!["echo".to_string()]
+        );
+
+        for text in ["hello  big world", "second request"] {
+            let mut stream = loaded.plugin.chat(&request(Some(text))).await.unwrap();
+            let mut events = Vec::new();
+            while let Some(batch) = stream.next().await.unwrap() {
+                events.extend(batch);
+            }
+            let reply: String = events
+                .iter()
+                .filter_map(|e| {
+                    if let ChatEvent::Text(t) = e {
+                        Some(t.as_str())
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            assert_eq!(reply, text);
+            assert!(matches!(events.first(), Some(ChatEvent::Started(_))));
+            assert!(matches!(events.last(), Some(ChatEvent::Done(reason)) if reason == "end_turn"));
+            assert!(
+                stream.next().await.unwrap().is_none(),
+                "a finished stream stays finished"
+            );
+        }
+
+        let err = loaded
+            .plugin
+            .chat(&request(None))
+            .await
+            .err()
+            .expect("no user message is an error");
+        match err {
+            CallError::Plugin { plugin, error } => {
+                assert_eq!(plugin, "echo");
+                assert_eq!(error.reason, Reason::Format);
+                assert_eq!(
+                    error.message,
+                    "the request has no user message with text to echo"
+                );
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+}
