@@ -208,7 +208,11 @@ fn grant_network(registry: &mut Registry, catalog: &Catalog, cfg: &PluginsConfig
             .flatten()
             .filter(|(key, _)| key.to_ascii_lowercase().ends_with("url"))
             .filter_map(|(_, value)| value.as_str());
-        let served = urls.get(&report.id).into_iter().flatten().map(String::as_str);
+        let served = urls
+            .get(&report.id)
+            .into_iter()
+            .flatten()
+            .map(String::as_str);
         let grant = NetworkGrant::new(
             report.network.clone(),
             served.chain(config_urls),

@@ -140,4 +140,3 @@ async fn probe_one(app: &App, r: &ModelRef, prompt: &Prompt) -> Result<(), Failu
         "the reply ended without any content",
     ))
 }
-

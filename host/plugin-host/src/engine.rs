@@ -137,4 +137,3 @@ fn start_epoch_ticker(engine: &Engine) {
         })
         .expect("spawn the epoch thread");
 }
-

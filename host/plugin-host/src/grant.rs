@@ -168,8 +168,14 @@ mod tests {
 
     #[test]
     fn hosts_come_out_of_base_urls() {
-        assert_eq!(host_of("http://127.0.0.1:8080/anthropic"), Some("127.0.0.1"));
-        assert_eq!(host_of("https://api.minimax.io/anthropic"), Some("api.minimax.io"));
+        assert_eq!(
+            host_of("http://127.0.0.1:8080/anthropic"),
+            Some("127.0.0.1")
+        );
+        assert_eq!(
+            host_of("https://api.minimax.io/anthropic"),
+            Some("api.minimax.io")
+        );
         assert_eq!(host_of("http://[::1]:9/v1"), Some("::1"));
         assert_eq!(host_of(""), None);
     }

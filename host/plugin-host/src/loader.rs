@@ -14,8 +14,8 @@ use crate::cache::CacheOutcome;
 use crate::engine::Runtime;
 use crate::manifest::{Manifest, ManifestError};
 use crate::plugin::{CallError, Plugin, PluginSettings};
-use crate::sdk::compat::{self as sdk_compat, SdkError, SdkUse, WorldNames};
 use crate::sdk::Exports;
+use crate::sdk::compat::{self as sdk_compat, SdkError, SdkUse, WorldNames};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -189,9 +189,7 @@ mod tests {
     use crate::engine::Limits;
     use crate::grant::NetworkGrant;
     use crate::prompts::Headless;
-    use claw_types::{
-        ChatEvent, ChatRequest, Endpoint, Message, Reason, RequestCredential, Role,
-    };
+    use claw_types::{ChatEvent, ChatRequest, Endpoint, Message, Reason, RequestCredential, Role};
 
     fn request(text: Option<&str>) -> ChatRequest {
         ChatRequest {

@@ -116,7 +116,6 @@ pub fn settings_for(
     }
 }
 
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Enablement {
     pub enabled: bool,

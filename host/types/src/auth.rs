@@ -77,22 +77,3 @@ pub struct LoginResult {
     /// Text shown to the user after login.
     pub notes: Vec<String>,
 }
-
-/// The credential for one request; only the plugin serving the provider gets it.
-#[derive(Clone, PartialEq, Eq)]
-pub enum RequestCredential {
-    None,
-    ApiKey(String),
-    /// An OAuth access token or other bearer token.
-    Bearer(String),
-}
-
-impl fmt::Debug for RequestCredential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            RequestCredential::None => "None",
-            RequestCredential::ApiKey(_) => "ApiKey(..)",
-            RequestCredential::Bearer(_) => "Bearer(..)",
-        })
-    }
-}

@@ -1,9 +1,9 @@
 //! A chat request as the host hands it to a provider plugin, and the events of
 //! its reply.
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
 
-use crate::auth::RequestCredential;
+use serde::{Deserialize, Serialize};
 
 /// An HTTP header or any other ordered key/value pair.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,5 +128,24 @@ impl ChatEvent {
             | ChatEvent::Done(t) => t.len(),
             ChatEvent::Usage(_) => 0,
         }
+    }
+}
+
+/// The credential for one request; only the plugin serving the provider gets it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum RequestCredential {
+    None,
+    ApiKey(String),
+    /// An OAuth access token or other bearer token.
+    Bearer(String),
+}
+
+impl fmt::Debug for RequestCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RequestCredential::None => "None",
+            RequestCredential::ApiKey(_) => "ApiKey(..)",
+            RequestCredential::Bearer(_) => "Bearer(..)",
+        })
     }
 }

@@ -9,9 +9,10 @@ pub mod fs;
 mod model;
 mod reason;
 
-pub use auth::{AuthInfo, AuthMethod, Credential, LoginResult, MethodKind, RequestCredential};
+pub use auth::{AuthInfo, AuthMethod, Credential, LoginResult, MethodKind};
 pub use chat::{
-    ChatEvent, ChatRequest, ContentPart, Endpoint, Image, KeyValue, Message, Role, Usage,
+    ChatEvent, ChatRequest, ContentPart, Endpoint, Image, KeyValue, Message, RequestCredential,
+    Role, Usage,
 };
 pub use model::{InputKind, ModelCost, ModelInfo, ModelRef, ProviderInfo};
 pub use reason::{ClientClass, Failure, PluginError, Reason, Traits};

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use clap::Subcommand;
 use serde_json::json;
 
-use super::Context;
+use super::context::Context;
 use super::prompter::{self, Terminal};
 use claw_core::app::App;
 use claw_core::auth::login::{self, Saved};
@@ -395,7 +395,7 @@ fn list(
             ]
         })
         .collect();
-    super::print_table(&["PROFILE", "KIND", "EXPIRES", "STATUS", "SECRET"], &table);
+    super::table::print_table(&["PROFILE", "KIND", "EXPIRES", "STATUS", "SECRET"], &table);
     for r in &rows {
         if let Some(problem) = r["problem"].as_str() {
             println!("  {}: {problem}", r["id"].as_str().unwrap_or(""));

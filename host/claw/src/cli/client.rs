@@ -8,8 +8,8 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 
-use claw_gateway::daemon::{self, Running};
 use claw_core::state::StateDir;
+use claw_gateway::daemon::{self, Running};
 
 pub struct GatewayClient {
     pub running: Running,

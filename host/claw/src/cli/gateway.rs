@@ -9,8 +9,8 @@ use http::Method;
 use serde_json::json;
 
 use super::client::GatewayClient;
-use claw_gateway::daemon::{self, RunOptions};
 use claw_core::state::StateDir;
+use claw_gateway::daemon::{self, RunOptions};
 
 #[derive(Subcommand)]
 pub enum GatewayCommand {
@@ -131,7 +131,8 @@ pub async fn run(command: GatewayCommand) -> anyhow::Result<ExitCode> {
             });
         }
         GatewayCommand::Token => {
-            let section = claw_core::config::ConfigFile::load(&state.config_path())?.section::<claw_gateway::daemon::GatewaySection>("gateway")?;
+            let section = claw_core::config::ConfigFile::load(&state.config_path())?
+                .section::<claw_gateway::daemon::GatewaySection>("gateway")?;
             let (token, _) = daemon::token(&state, &section)?;
             println!("{token}");
         }

@@ -8,9 +8,9 @@ use clap::{Args, Subcommand};
 use http::Method;
 use serde_json::json;
 
-use super::Context;
 use super::client::GatewayClient;
-use super::AgentArg as Agent;
+use super::context::AgentArg as Agent;
+use super::context::Context;
 use claw_core::router::{Delivery, Prompt};
 use claw_types::{ChatEvent, ContentPart, Message, Role};
 

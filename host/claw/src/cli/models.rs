@@ -7,8 +7,8 @@ use std::time::Duration;
 use clap::Subcommand;
 use serde_json::{Value, json};
 
-use super::Context;
-use super::AgentArg as Agent;
+use super::context::AgentArg as Agent;
+use super::context::Context;
 use claw_core::app::App;
 use claw_core::catalog::{Credential, ModelRef};
 
@@ -181,7 +181,7 @@ fn list(app: &App, as_json: bool) -> anyhow::Result<()> {
         ]
     };
     let table: Vec<[String; 7]> = rows.iter().map(cells).collect();
-    super::print_table(
+    super::table::print_table(
         &[
             "MODEL",
             "NAME",
@@ -341,7 +341,9 @@ async fn status(
             );
             client.ok(http::Method::GET, &query, None).await?
         }
-        None => claw_core::reports::models_status(app, agent.into(), probe.then_some(timeout)).await?,
+        None => {
+            claw_core::reports::models_status(app, agent.into(), probe.then_some(timeout)).await?
+        }
     };
     if as_json {
         println!("{}", serde_json::to_string_pretty(&out)?);

@@ -11,10 +11,10 @@ use serde_json::{Value, json};
 
 use super::client::GatewayClient;
 
-use super::Context;
-use claw_plugin_host::install;
+use super::context::Context;
 use claw_core::registry::{self, PluginReport, Registry, Status};
 use claw_plugin_host::Headless;
+use claw_plugin_host::install;
 
 #[derive(Subcommand)]
 pub enum PluginsCommand {
@@ -199,7 +199,7 @@ async fn load(ctx: &Context) -> anyhow::Result<Registry> {
     let runtime = ctx.runtime()?;
     let plugins_dir = ctx.state.plugins_dir();
     let loading = registry::load_all(&runtime, &plugins_dir, &ctx.plugins, Arc::new(Headless));
-    Ok(super::with_progress(loading).await)
+    Ok(super::context::with_progress(loading).await)
 }
 
 /// `plugins list --json`: from the running gateway when there is one, else
@@ -365,7 +365,7 @@ fn print_table(listing: &Value, verbose: bool) {
             .expect("seven cells")
         })
         .collect();
-    super::print_table_with(&header, &rows, |i| {
+    super::table::print_table_with(&header, &rows, |i| {
         let p = &plugins[i];
         if let Some(reason) = p["error"].as_str().or(p["degradedReason"].as_str()) {
             println!(

@@ -313,7 +313,6 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

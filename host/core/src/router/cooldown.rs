@@ -59,9 +59,10 @@ impl CooldownBook {
     ) {
         let mut state = self.lock();
         let now = claw_types::now_ms();
-        state.1 |= state
-            .0
-            .record_failure(target, failure.reason, failure.retry_after, settings, now);
+        state.1 |=
+            state
+                .0
+                .record_failure(target, failure.reason, failure.retry_after, settings, now);
     }
 
     pub fn record_success(&self, target: &ModelRef) {

@@ -120,7 +120,6 @@ pub struct Router<'a, B: Backend> {
 }
 
 impl<B: Backend> Router<'_, B> {
-
     /// Run `prompt` through `chain`, handing committed events to `deliver`.
     pub async fn run(
         &self,

@@ -12,7 +12,9 @@ use semver::Version;
 use wasmtime::Store;
 use wasmtime::component::{Instance, InstancePre, Linker};
 
-use claw_types::{AuthInfo, ChatEvent, ChatRequest, Credential, LoginResult, PluginError, ProviderInfo};
+use claw_types::{
+    AuthInfo, ChatEvent, ChatRequest, Credential, LoginResult, PluginError, ProviderInfo,
+};
 
 use crate::state::HostState;
 

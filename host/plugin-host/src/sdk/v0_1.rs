@@ -67,7 +67,11 @@ impl Exports {
         indices.load(store, instance)
     }
 
-    fn auth(&self, store: &mut Store<HostState>, instance: &Instance) -> wasmtime::Result<auth::Guest> {
+    fn auth(
+        &self,
+        store: &mut Store<HostState>,
+        instance: &Instance,
+    ) -> wasmtime::Result<auth::Guest> {
         let indices = self.auth.as_ref().ok_or_else(|| no_role("auth"))?;
         indices.load(store, instance)
     }
@@ -86,7 +90,10 @@ impl Exports {
         store: &mut Store<HostState>,
         instance: &Instance,
     ) -> wasmtime::Result<domain::AuthInfo> {
-        let info = self.auth(store, instance)?.call_describe_auth(store).await?;
+        let info = self
+            .auth(store, instance)?
+            .call_describe_auth(store)
+            .await?;
         Ok(info.into())
     }
 
@@ -96,7 +103,10 @@ impl Exports {
         instance: &Instance,
         method: &str,
     ) -> Call<domain::LoginResult> {
-        let result = self.auth(store, instance)?.call_login(store, method).await?;
+        let result = self
+            .auth(store, instance)?
+            .call_login(store, method)
+            .await?;
         Ok(result.map(Into::into).map_err(Into::into))
     }
 
