@@ -83,12 +83,12 @@ impl Runtime {
     }
 
     /// Compile `wasm` (or load it from the cache).
-    pub fn compile(&self, wasm: &[u8]) -> wasmtime::Result<(Component, CacheOutcome)> {
+    pub(crate) fn compile(&self, wasm: &[u8]) -> wasmtime::Result<(Component, CacheOutcome)> {
         self.cache.component(&self.engine, wasm)
     }
 
     /// Resolve every import of `component` against the host, once.
-    pub fn link(&self, component: &Component) -> wasmtime::Result<InstancePre<HostState>> {
+    pub(crate) fn link(&self, component: &Component) -> wasmtime::Result<InstancePre<HostState>> {
         self.linker.instantiate_pre(component)
     }
 }

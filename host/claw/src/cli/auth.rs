@@ -15,6 +15,7 @@ use super::prompter::{self, Terminal};
 use claw_core::app::App;
 use claw_core::auth::login::{self, Saved};
 use claw_core::auth::{AuthStore, Kind, fingerprint};
+use claw_core::catalog::onboarding::{self, Choice};
 use claw_types::now_ms;
 
 #[derive(Subcommand)]
@@ -44,77 +45,6 @@ pub enum AuthCommand {
         /// The profile name under the provider.
         #[arg(long, default_value = "default")]
         profile: String,
-    },
-}
-
-/// `claw onboard --auth-choice <choice>`: what each choice does.
-const CHOICES: &[(&str, Choice)] = &[
-    (
-        "minimax-portal",
-        Choice::Login {
-            provider: "minimax-portal",
-            method: "oauth",
-        },
-    ),
-    (
-        "minimax-portal-cn",
-        Choice::Login {
-            provider: "minimax-portal",
-            method: "oauth-cn",
-        },
-    ),
-    (
-        "minimax-api",
-        Choice::Key {
-            provider: "minimax",
-            env: "MINIMAX_API_KEY",
-            model: "minimax/MiniMax-M2.1",
-        },
-    ),
-    (
-        "minimax-cn-api",
-        Choice::Key {
-            provider: "minimax-cn",
-            env: "MINIMAX_CN_API_KEY",
-            model: "minimax-cn/MiniMax-M2.1",
-        },
-    ),
-    (
-        "anthropic-api",
-        Choice::Key {
-            provider: "anthropic",
-            env: "ANTHROPIC_API_KEY",
-            model: "anthropic/claude-sonnet-4-5",
-        },
-    ),
-    (
-        "openrouter-api",
-        Choice::Key {
-            provider: "openrouter",
-            env: "OPENROUTER_API_KEY",
-            model: "openrouter/anthropic/claude-sonnet-4.5",
-        },
-    ),
-    (
-        "moonshot-api",
-        Choice::Key {
-            provider: "moonshot",
-            env: "MOONSHOT_API_KEY",
-            model: "moonshot/kimi-k2-0905-preview",
-        },
-    ),
-];
-
-#[derive(Clone, Copy)]
-enum Choice {
-    Login {
-        provider: &'static str,
-        method: &'static str,
-    },
-    Key {
-        provider: &'static str,
-        env: &'static str,
-        model: &'static str,
     },
 }
 
@@ -150,25 +80,17 @@ pub async fn run(command: AuthCommand) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn onboard(choice: &str) -> anyhow::Result<ExitCode> {
-    let Some((_, action)) = CHOICES.iter().find(|(name, _)| *name == choice) else {
-        let names: Vec<&str> = CHOICES.iter().map(|(n, _)| *n).collect();
-        anyhow::bail!(
-            "unknown --auth-choice \"{choice}\"; choose one of: {}",
-            names.join(", ")
-        );
-    };
+    let action = onboarding::choice(choice).map_err(anyhow::Error::msg)?;
     let ctx = Context::open()?;
-    match *action {
+    match action {
         Choice::Login { provider, method } => {
             let terminal = Arc::new(Terminal::new());
             let mut app = ctx.app_with(terminal.clone()).await?;
             login_with_plugin(&mut app, &terminal, provider, Some(method)).await?;
         }
-        Choice::Key {
-            provider,
-            env,
-            model,
-        } => {
+        Choice::Key { preset, model } => {
+            let (provider, env) = (preset.id, preset.env_key);
+            let model = format!("{provider}/{model}");
             let store = AuthStore::new(ctx.state.root());
             let mut config = ctx.config;
             let key = read_key(provider, std::env::var(env).ok().map(|_| env))?;

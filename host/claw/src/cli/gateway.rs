@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use http::Method;
 use serde_json::json;
 
@@ -12,28 +12,25 @@ use super::client::GatewayClient;
 use claw_core::state::StateDir;
 use claw_gateway::daemon::{self, RunOptions};
 
+/// Where and how the gateway serves, for `run` and `start` alike.
+#[derive(Args)]
+pub struct ServeArgs {
+    #[arg(long)]
+    port: Option<u16>,
+    /// Address to listen on (default 127.0.0.1; others need a configured token).
+    #[arg(long)]
+    bind: Option<IpAddr>,
+    /// Reload when a plugin file or the config changes (for plugin authors).
+    #[arg(long)]
+    watch: bool,
+}
+
 #[derive(Subcommand)]
 pub enum GatewayCommand {
     /// Run in the foreground (logs to stderr).
-    Run {
-        #[arg(long)]
-        port: Option<u16>,
-        /// Address to listen on (default 127.0.0.1; others need a configured token).
-        #[arg(long)]
-        bind: Option<IpAddr>,
-        /// Reload when a plugin file or the config changes (for plugin authors).
-        #[arg(long)]
-        watch: bool,
-    },
+    Run(ServeArgs),
     /// Run in the background (pid and port in the state dir, log in gateway/gateway.log).
-    Start {
-        #[arg(long)]
-        port: Option<u16>,
-        #[arg(long)]
-        bind: Option<IpAddr>,
-        #[arg(long)]
-        watch: bool,
-    },
+    Start(ServeArgs),
     /// Stop the background gateway.
     Stop,
     /// Is a gateway running, and what does it serve?
@@ -53,11 +50,11 @@ pub enum GatewayCommand {
 pub async fn run(command: GatewayCommand) -> anyhow::Result<ExitCode> {
     let state = StateDir::from_env()?;
     match command {
-        GatewayCommand::Run { port, bind, watch } => {
+        GatewayCommand::Run(ServeArgs { port, bind, watch }) => {
             daemon::run(state, RunOptions { port, bind, watch }).await?;
         }
-        GatewayCommand::Start { port, bind, watch } => {
-            return start(&state, port, bind, watch).await;
+        GatewayCommand::Start(args) => {
+            return start(&state, args).await;
         }
         GatewayCommand::Stop => {
             let Some(running) = daemon::running(&state) else {
@@ -175,12 +172,8 @@ pub fn print_summary(s: &serde_json::Value) {
     }
 }
 
-async fn start(
-    state: &StateDir,
-    port: Option<u16>,
-    bind: Option<IpAddr>,
-    watch: bool,
-) -> anyhow::Result<ExitCode> {
+async fn start(state: &StateDir, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let ServeArgs { port, bind, watch } = args;
     if let Some(r) = daemon::running(state) {
         println!(
             "A gateway is already running at {} (pid {}).",

@@ -70,7 +70,7 @@ pub fn main() -> ExitCode {
     let serving = matches!(
         cli.command,
         Command::Gateway {
-            command: gateway::GatewayCommand::Run { .. }
+            command: gateway::GatewayCommand::Run(_)
         }
     );
     init_logging(if serving || cli.verbose {

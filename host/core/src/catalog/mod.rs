@@ -2,6 +2,7 @@
 //! describe their own models, and `models.providers` from config, merged per
 //! `models.mode`; plus aliases, and resolution of a model reference.
 
+pub mod onboarding;
 pub mod presets;
 
 use std::collections::BTreeMap;

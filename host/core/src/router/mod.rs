@@ -92,6 +92,22 @@ pub struct RunOutcome {
     pub error: Option<String>,
 }
 
+impl RunOutcome {
+    /// Every candidate failed (or was skipped); the error names each attempt.
+    pub fn all_failed(attempts: Vec<Attempt>) -> RunOutcome {
+        RunOutcome {
+            ok: false,
+            provider: None,
+            model: None,
+            error: Some(all_failed(&attempts)),
+            attempts,
+            text: String::new(),
+            usage: None,
+            stop_reason: None,
+        }
+    }
+}
+
 /// The ordered, de-duplicated candidates for a request.
 pub fn build_chain(
     catalog: &Catalog,
@@ -236,17 +252,7 @@ impl<B: Backend> Router<'_, B> {
                 }
             }
         }
-        let error = all_failed(&attempts);
-        RunOutcome {
-            ok: false,
-            provider: None,
-            model: None,
-            attempts,
-            text: String::new(),
-            usage: None,
-            stop_reason: None,
-            error: Some(error),
-        }
+        RunOutcome::all_failed(attempts)
     }
 
     async fn attempt(
