@@ -8,7 +8,7 @@ use http::{Method, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::server::{Body, Flavor, Gateway, json_response};
+use crate::server::{Body, Gateway, error_response, json_response};
 use crate::{ApiError, ApiRequest};
 use claw_core::app::{Agent, App};
 use claw_core::config::ConfigFile;
@@ -65,7 +65,7 @@ pub(super) async fn handle(
     };
     match result {
         Ok(value) => json_response(StatusCode::OK, &value),
-        Err(e) => Flavor::OpenAi.error(&e),
+        Err(e) => error_response(crate::wire::FALLBACK, &e),
     }
 }
 

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::server::{Gateway, prompter};
 use claw_core::app::{App, AppError};
-use claw_plugin_host::{Limits, Runtime, StartError};
 use claw_core::state::StateDir;
+use claw_plugin_host::{Limits, Runtime, StartError};
 
 pub const DEFAULT_PORT: u16 = 18789;
 const DEFAULT_MAX_BODY: usize = 10 << 20;
@@ -153,7 +153,7 @@ pub async fn run(state: StateDir, options: RunOptions) -> Result<(), GatewayErro
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| GatewayError::Bind {
         addr,
         detail: if e.kind() == std::io::ErrorKind::AddrInUse {
-            format!("the port is in use (is a gateway already running? see `claw gateway status`); choose another with --port or gateway.port")
+            "the port is in use (is a gateway already running? see `claw gateway status`); choose another with --port or gateway.port".into()
         } else {
             e.to_string()
         },

@@ -2,16 +2,19 @@
 //! wire formats, routes every request through the router, and reloads plugins
 //! and config in place.
 //!
-//! `openai` and `anthropic` translate between each API's JSON/SSE and the
-//! router's plain types; they hold no I/O, so every shape is unit-tested.
+//! Each client API is a module behind `wire::WireApi` (`openai`, `anthropic`)
+//! that translates between its JSON/SSE and the router's plain types; they
+//! hold no I/O, so every shape is unit-tested.
 
 mod admin;
 pub mod anthropic;
 pub mod daemon;
 pub mod openai;
+mod parse;
+pub mod reply;
 pub mod server;
-
-use serde_json::{Map, Value};
+mod stream;
+pub mod wire;
 
 use claw_core::router::{Prompt, RunOutcome};
 use claw_types::ClientClass;
@@ -50,7 +53,7 @@ impl ApiError {
     }
 }
 
-// ---- Helpers shared by the `openai` and `anthropic` translations (pure). ----
+// ---- Helpers shared by the API modules (pure). ----
 
 /// A process-unique id: nanoseconds since the epoch, then a process-wide
 /// counter, in hex. Unique within a process without a UUID dependency.
@@ -68,99 +71,6 @@ pub(crate) fn unix_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-/// The request body as a JSON object, or a 400 saying what is wrong.
-pub(crate) fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::invalid(
-            "body is empty: send a JSON object (Content-Type: application/json)",
-        ));
-    }
-    match serde_json::from_slice(body) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(other) => Err(ApiError::invalid(format!(
-            "body must be a JSON object, got {}",
-            kind_of(&other)
-        ))),
-        Err(e) => Err(ApiError::invalid(format!("body is not valid JSON: {e}"))),
-    }
-}
-
-/// `model`: the non-empty string the client named (resolved later, by the server).
-pub(crate) fn model_field(body: &Map<String, Value>) -> Result<String, ApiError> {
-    const WHAT: &str = "a provider/model ref or an alias, see GET /v1/models";
-    match body.get("model") {
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
-        None | Some(Value::Null) | Some(Value::String(_)) => {
-            Err(ApiError::invalid(format!("`model` is required ({WHAT})")))
-        }
-        Some(other) => Err(ApiError::invalid(format!(
-            "`model` must be a string ({WHAT}), got {}",
-            kind_of(other)
-        ))),
-    }
-}
-
-/// An optional boolean; `null` counts as absent.
-pub(crate) fn opt_bool(value: Option<&Value>, name: &str) -> Result<bool, ApiError> {
-    match value {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(other) => Err(ApiError::invalid(format!(
-            "`{name}` must be true or false, got {}",
-            short(other)
-        ))),
-    }
-}
-
-/// An optional token limit: a whole number from 1 to u32::MAX.
-pub(crate) fn opt_max_tokens(value: Option<&Value>, name: &str) -> Result<Option<u32>, ApiError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
-            Some(n) if n > 0 => Ok(Some(n)),
-            _ => Err(ApiError::invalid(format!(
-                "`{name}` must be a positive whole number of tokens, got {}",
-                short(v)
-            ))),
-        },
-    }
-}
-
-/// An optional temperature within the API's documented range `0..=max`.
-pub(crate) fn opt_temperature(value: Option<&Value>, max: f64) -> Result<Option<f32>, ApiError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => match v.as_f64() {
-            Some(t) if (0.0..=max).contains(&t) => Ok(Some(t as f32)),
-            _ => Err(ApiError::invalid(format!(
-                "`temperature` must be a number from 0 to {max}, got {}",
-                short(v)
-            ))),
-        },
-    }
-}
-
-/// "a string", "an array", ...: for messages about a value of the wrong type.
-pub(crate) fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// A client's value quoted back in an error, cut to a readable length.
-pub(crate) fn short(value: &Value) -> String {
-    let text = value.to_string();
-    match text.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text,
-    }
 }
 
 /// How the candidates of a failed request failed, when they all agree (the
@@ -194,17 +104,111 @@ pub(crate) fn all_failed(outcome: &RunOutcome, overloaded_status: u16) -> ApiErr
         ClientClass::RateLimit => ApiError::new(429, "rate_limit_error", error),
         ClientClass::Overloaded => ApiError::new(overloaded_status, "overloaded_error", error),
         ClientClass::Timeout => ApiError::new(504, "timeout_error", error),
-        ClientClass::UpstreamAuth => ApiError::new(502, "api_error", format!(
-            "The upstream provider rejected the credentials claw holds for it (your own token for claw was accepted); fix the provider's API key or login in claw's config. {error}"
-        )),
+        ClientClass::UpstreamAuth => ApiError::new(
+            502,
+            "api_error",
+            format!(
+                "The upstream provider rejected the credentials claw holds for it (your own token for claw was accepted); fix the provider's API key or login in claw's config. {error}"
+            ),
+        ),
         ClientClass::Other => ApiError::new(502, "api_error", error),
     }
 }
 
-/// Test helpers shared by the `openai` and `anthropic` translation tests.
+/// Test helpers shared by the API modules' tests.
 #[cfg(test)]
 pub(crate) mod test_support {
-    use claw_core::router::{Attempt, Outcome, Reason, RunOutcome};
+    pub(crate) use claw_core::router::Reason;
+    pub(crate) use claw_types::ChatEvent;
+
+    use crate::ApiError;
+    use crate::reply::Reply;
+    use crate::wire::{Encoder, Frames, WireApi};
+    use claw_core::router::{Attempt, Outcome, RunOutcome};
+    use claw_types::{ContentPart, Message, Usage};
+
+    /// The message of the 400 `api` gives `body`.
+    pub(crate) fn parse_error(api: &dyn WireApi, body: &str) -> String {
+        let e = api.parse(body.as_bytes()).expect_err(body);
+        assert_eq!((e.status, e.kind), (400, "invalid_request_error"), "{body}");
+        e.message
+    }
+
+    /// The frame that ends a stream when `model` fails after some content;
+    /// nothing may follow it.
+    pub(crate) fn cut_after_content<F: Frames>(enc: &mut Encoder<F>, model: &str) -> String {
+        enc.event(&ChatEvent::Text("partial".into()));
+        let e = ApiError::new(
+            502,
+            "api_error",
+            format!("{model} failed after the reply had started: network: reset"),
+        );
+        let frame = enc.error(&e);
+        assert_eq!(enc.finish(), "");
+        assert_eq!(enc.error(&e), "");
+        frame
+    }
+
+    /// A reply with reasoning, text in pieces, usage and a stop reason.
+    pub(crate) fn full_stream(usage: Usage, stop: &str) -> Vec<ChatEvent> {
+        vec![
+            ChatEvent::Started("msg_up".into()),
+            ChatEvent::Thinking("Hmm.".into()),
+            ChatEvent::Text("Hello".into()),
+            ChatEvent::Text(" there,".into()),
+            ChatEvent::Text(" friend".into()),
+            ChatEvent::Usage(usage),
+            ChatEvent::Done(stop.into()),
+        ]
+    }
+
+    /// The frames for a committed stream of `events` that completes.
+    pub(crate) fn run<F: Frames>(enc: &mut Encoder<F>, events: &[ChatEvent]) -> Vec<String> {
+        let mut out = vec![enc.start()];
+        out.extend(events.iter().map(|e| enc.event(e)));
+        out.push(enc.finish());
+        out
+    }
+
+    /// A finished stream writes nothing more.
+    pub(crate) fn assert_ended<F: Frames>(enc: &mut Encoder<F>) {
+        assert_eq!(enc.finish(), "", "the stream ends once");
+        assert_eq!(enc.event(&ChatEvent::Text("late".into())), "");
+    }
+
+    /// Messages as short text, for readable assertions.
+    pub(crate) fn show(messages: &[Message]) -> Vec<String> {
+        let part = |p: &ContentPart| match p {
+            ContentPart::Text(t) => format!("text({t})"),
+            ContentPart::Image(i) => format!("image({}, {})", i.media_type, i.data),
+        };
+        messages
+            .iter()
+            .map(|m| {
+                let parts: Vec<String> = m.content.iter().map(part).collect();
+                format!("{:?}: {}", m.role, parts.join(" "))
+            })
+            .collect()
+    }
+
+    pub(crate) fn usage_of(input: u32, output: u32, cache_read: u32, cache_write: u32) -> Usage {
+        Usage {
+            input_tokens: input,
+            output_tokens: output,
+            cache_read_tokens: cache_read,
+            cache_write_tokens: cache_write,
+        }
+    }
+
+    /// A complete reply as the router's events would gather it.
+    pub(crate) fn reply(text: &str, usage: Option<Usage>, stop: Option<&str>) -> Reply {
+        Reply {
+            text: text.into(),
+            usage,
+            stop_reason: stop.map(Into::into),
+            ..Reply::default()
+        }
+    }
 
     /// A routed request where every candidate failed with these reasons.
     pub(crate) fn failed(attempts: &[(Reason, Option<u16>)]) -> RunOutcome {

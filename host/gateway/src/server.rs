@@ -12,18 +12,19 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full, Limited, StreamBody};
-use hyper::body::{Frame, Incoming};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
 
-use crate::{ApiError, ApiRequest, anthropic, openai};
+use crate::reply::Reply;
+use crate::wire::{self, WireApi};
+use crate::{ApiError, ApiRequest, openai};
 use claw_core::app::{Agent, App};
 use claw_core::router::{CooldownBook, Delivery, RunOutcome};
-use claw_plugin_host::{Headless, Runtime};
 use claw_core::state::StateDir;
+use claw_plugin_host::{Headless, Runtime};
 
 pub type Body = BoxBody<Bytes, Infallible>;
 
@@ -131,47 +132,47 @@ impl Gateway {
 
     async fn route(self: &Arc<Self>, req: Request<Incoming>, id: &str) -> Response<Body> {
         let path = req.uri().path().to_string();
-        let flavor = if path == "/v1/messages" {
-            Flavor::Anthropic
-        } else {
-            Flavor::OpenAi
-        };
+        let api = wire::serving(&path);
+        // Errors speak the API of the path, or OpenAI's on other paths.
+        let shape = api.unwrap_or(wire::FALLBACK);
         if req.method() == Method::GET && path == "/health" {
             return json_response(StatusCode::OK, &json!({"status": "ok"}));
         }
-        if !self.authorized(&req, flavor) {
+        if !self.authorized(&req, shape) {
             let e = ApiError::new(
                 401,
                 "authentication_error",
                 "missing or wrong gateway token: send `Authorization: Bearer <token>` (or `x-api-key: <token>` to /v1/messages); \
                  the token is in $CLAW_STATE_DIR/gateway/token, gateway.auth.token or CLAW_GATEWAY_TOKEN",
             );
-            return flavor.error(&e);
+            return error_response(shape, &e);
         }
         let method = req.method().clone();
         let query = req.uri().query().unwrap_or("").to_string();
         let body = match self.read_body(req).await {
             Ok(b) => b,
-            Err(e) => return flavor.error(&e),
+            Err(e) => return error_response(shape, &e),
         };
-        match (&method, path.as_str()) {
-            (&Method::POST, "/v1/chat/completions") => self.chat(Flavor::OpenAi, &body, id).await,
-            (&Method::POST, "/v1/messages") => self.chat(Flavor::Anthropic, &body, id).await,
-            (&Method::GET, "/v1/models") => {
+        match (&method, path.as_str(), api) {
+            (&Method::POST, _, Some(api)) => self.chat(api, &body, id).await,
+            (&Method::GET, "/v1/models", _) => {
                 json_response(StatusCode::OK, &openai::models(&self.app().catalog))
             }
-            (_, p) if p.starts_with("/admin/") => {
+            (_, p, _) if p.starts_with("/admin/") => {
                 crate::admin::handle(self, &method, p, &query, &body).await
             }
-            _ => flavor.error(&ApiError::new(
-                404,
-                "not_found_error",
-                format!("no route for {method} {path}; see the README for the endpoints"),
-            )),
+            _ => error_response(
+                shape,
+                &ApiError::new(
+                    404,
+                    "not_found_error",
+                    format!("no route for {method} {path}; see the README for the endpoints"),
+                ),
+            ),
         }
     }
 
-    fn authorized(&self, req: &Request<Incoming>, flavor: Flavor) -> bool {
+    fn authorized(&self, req: &Request<Incoming>, api: &dyn WireApi) -> bool {
         let headers = req.headers();
         let bearer = headers
             .get(header::AUTHORIZATION)
@@ -180,9 +181,10 @@ impl Gateway {
                 v.strip_prefix("Bearer ")
                     .or_else(|| v.strip_prefix("bearer "))
             });
-        let api_key = (flavor == Flavor::Anthropic)
-            .then(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
-            .flatten();
+        let api_key = api
+            .token_header()
+            .and_then(|name| headers.get(name))
+            .and_then(|v| v.to_str().ok());
         [bearer, api_key]
             .into_iter()
             .flatten()
@@ -206,97 +208,41 @@ impl Gateway {
         }
     }
 
-    /// Run a model request; stream it when the client asked.
-    async fn chat(self: &Arc<Self>, flavor: Flavor, body: &[u8], id: &str) -> Response<Body> {
-        let req = match flavor.parse(body) {
+    /// Run a model request; stream it when the client asked. Either way the
+    /// reply is gathered from the events the router delivers.
+    async fn chat(
+        self: &Arc<Self>,
+        api: &'static dyn WireApi,
+        body: &[u8],
+        id: &str,
+    ) -> Response<Body> {
+        let req = match api.parse(body) {
             Ok(r) => r,
-            Err(e) => return flavor.error(&e),
+            Err(e) => return error_response(api, &e),
         };
         let app = self.app();
         let chain = match app.chain(Some(&req.model), Agent::Main) {
             Ok((chain, _)) => chain,
-            Err(e) => return flavor.error(&ApiError::new(404, "not_found_error", e.to_string())),
+            Err(e) => {
+                return error_response(api, &ApiError::new(404, "not_found_error", e.to_string()));
+            }
         };
-        if !req.stream {
-            let outcome = self.route_request(&app, &chain, &req, &mut |_| {}).await;
-            log_outcome(id, &outcome);
-            return if outcome.ok {
-                json_response(StatusCode::OK, &flavor.response(&req, &outcome))
-            } else {
-                flavor.error(&flavor.failure(&outcome))
-            };
+        if req.stream {
+            return crate::stream::respond(self.clone(), api, app, chain, req, id.to_string())
+                .await;
         }
-
-        // Streaming: answer with the status only once the router commits to a
-        // candidate (so a request that fails everywhere gets a real error status),
-        // then forward frames as they come.
-        let (head_tx, head_rx) = oneshot::channel::<Result<(), ApiError>>();
-        let (frames_tx, frames_rx) = mpsc::unbounded_channel::<Bytes>();
-        let gateway = self.clone();
-        let id = id.to_string();
-        tokio::spawn(async move {
-            let mut encoder = flavor.encoder(&req);
-            let mut head = Some(head_tx);
-            let outcome = {
-                let mut deliver = |d: Delivery| {
-                    let frame = match d {
-                        Delivery::Committed(_) => {
-                            if let Some(h) = head.take() {
-                                let _ = h.send(Ok(()));
-                            }
-                            encoder.start()
-                        }
-                        Delivery::Event(e) => encoder.event(&e),
-                    };
-                    if !frame.is_empty() {
-                        let _ = frames_tx.send(Bytes::from(frame));
-                    }
-                };
-                gateway
-                    .route_request(&app, &chain, &req, &mut deliver)
-                    .await
-            };
-            log_outcome(&id, &outcome);
-            match (outcome.ok, head) {
-                (true, _) => {
-                    let _ = frames_tx.send(Bytes::from(encoder.finish()));
-                }
-                (false, Some(h)) => {
-                    let _ = h.send(Err(flavor.failure(&outcome)));
-                }
-                (false, None) => {
-                    let e = ApiError::new(
-                        502,
-                        "api_error",
-                        outcome
-                            .error
-                            .clone()
-                            .unwrap_or_else(|| "the reply failed".into()),
-                    );
-                    let _ = frames_tx.send(Bytes::from(encoder.error(&e)));
-                }
+        let mut reply = Reply::default();
+        let mut deliver = |d: Delivery| {
+            if let Delivery::Event(e) = d {
+                reply.push(&e);
             }
-        });
-        match head_rx.await {
-            Ok(Ok(())) => {
-                let stream = futures::stream::unfold(frames_rx, |mut rx| async move {
-                    rx.recv()
-                        .await
-                        .map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
-                });
-                Response::builder()
-                    .status(StatusCode::OK)
-                    .header(header::CONTENT_TYPE, "text/event-stream")
-                    .header(header::CACHE_CONTROL, "no-cache")
-                    .body(StreamBody::new(stream).boxed())
-                    .expect("a valid response")
-            }
-            Ok(Err(e)) => flavor.error(&e),
-            Err(_) => flavor.error(&ApiError::new(
-                500,
-                "api_error",
-                "the request ended without a reply",
-            )),
+        };
+        let outcome = self.route_request(&app, &chain, &req, &mut deliver).await;
+        log_outcome(id, &outcome, &reply);
+        if outcome.ok {
+            json_response(StatusCode::OK, &api.response(&req, &reply))
+        } else {
+            error_response(api, &api.failure(&outcome))
         }
     }
 
@@ -307,11 +253,12 @@ impl Gateway {
         req: &ApiRequest,
         deliver: &mut (dyn FnMut(Delivery) + Send),
     ) -> RunOutcome {
-        app.route(&self.cooldowns, chain, &req.prompt, deliver).await
+        app.route(&self.cooldowns, chain, &req.prompt, deliver)
+            .await
     }
 }
 
-fn log_outcome(id: &str, outcome: &RunOutcome) {
+pub(crate) fn log_outcome(id: &str, outcome: &RunOutcome, reply: &Reply) {
     let chosen = outcome
         .provider
         .as_ref()
@@ -330,7 +277,7 @@ fn log_outcome(id: &str, outcome: &RunOutcome) {
         })
         .collect();
     if outcome.ok {
-        tracing::info!(request = %id, chosen = chosen.as_deref().unwrap_or("-"), attempts = %attempts.join(","), "routed");
+        tracing::info!(request = %id, chosen = chosen.as_deref().unwrap_or("-"), upstream_id = reply.upstream_id.as_deref().unwrap_or("-"), attempts = %attempts.join(","), "routed");
     } else {
         tracing::warn!(request = %id, attempts = %attempts.join(","), "failed: {}", outcome.error.as_deref().unwrap_or(""));
     }
@@ -350,81 +297,12 @@ pub(super) fn json_response(status: StatusCode, value: &Value) -> Response<Body>
         .expect("a valid response")
 }
 
-/// Which API's shapes a request uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Flavor {
-    OpenAi,
-    Anthropic,
-}
-
-/// One encoder type for either API.
-enum Encoder {
-    OpenAi(openai::StreamEncoder),
-    Anthropic(anthropic::StreamEncoder),
-}
-
-impl Encoder {
-    fn start(&mut self) -> String {
-        match self {
-            Encoder::OpenAi(e) => e.start(),
-            Encoder::Anthropic(e) => e.start(),
-        }
-    }
-    fn event(&mut self, event: &claw_types::ChatEvent) -> String {
-        match self {
-            Encoder::OpenAi(e) => e.event(event),
-            Encoder::Anthropic(e) => e.event(event),
-        }
-    }
-    fn finish(&mut self) -> String {
-        match self {
-            Encoder::OpenAi(e) => e.finish(),
-            Encoder::Anthropic(e) => e.finish(),
-        }
-    }
-    fn error(&mut self, err: &ApiError) -> String {
-        match self {
-            Encoder::OpenAi(e) => e.error(err),
-            Encoder::Anthropic(e) => e.error(err),
-        }
-    }
-}
-
-impl Flavor {
-    fn parse(self, body: &[u8]) -> Result<ApiRequest, ApiError> {
-        match self {
-            Flavor::OpenAi => openai::parse_request(body),
-            Flavor::Anthropic => anthropic::parse_request(body),
-        }
-    }
-    fn response(self, req: &ApiRequest, outcome: &RunOutcome) -> Value {
-        match self {
-            Flavor::OpenAi => openai::response(req, outcome),
-            Flavor::Anthropic => anthropic::response(req, outcome),
-        }
-    }
-    fn failure(self, outcome: &RunOutcome) -> ApiError {
-        match self {
-            Flavor::OpenAi => openai::failure(outcome),
-            Flavor::Anthropic => anthropic::failure(outcome),
-        }
-    }
-    fn encoder(self, req: &ApiRequest) -> Encoder {
-        match self {
-            Flavor::OpenAi => Encoder::OpenAi(openai::StreamEncoder::new(req)),
-            Flavor::Anthropic => Encoder::Anthropic(anthropic::StreamEncoder::new(req)),
-        }
-    }
-    pub(super) fn error(self, e: &ApiError) -> Response<Body> {
-        let body = match self {
-            Flavor::OpenAi => openai::error_body(e),
-            Flavor::Anthropic => anthropic::error_body(e),
-        };
-        json_response(
-            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_GATEWAY),
-            &body,
-        )
-    }
+/// An error in `api`'s shape, with its status.
+pub(crate) fn error_response(api: &dyn WireApi, e: &ApiError) -> Response<Body> {
+    json_response(
+        StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_GATEWAY),
+        &api.error_body(e),
+    )
 }
 
 /// Headless prompter for plugins loaded by the gateway (logins run in the CLI).

@@ -6,6 +6,7 @@
 mod auth;
 mod chat;
 pub mod fs;
+pub mod json;
 mod model;
 mod reason;
 
