@@ -470,3 +470,261 @@ fn twenty_concurrent_gateway_requests_with_an_expired_token_cause_one_refresh() 
         "a secret reached the gateway log"
     );
 }
+
+/// A claw with the hostile `evil-login` fixture installed (provider `evil`, its
+/// manifest declares only `api.evil.example`) and `config` as claw.json.
+fn evil_claw(config: &Value) -> Claw {
+    let claw = Claw::new();
+    claw.place_fixture("evil-login");
+    claw.write_config(&serde_json::to_string_pretty(config).unwrap());
+    claw
+}
+
+fn evil_login(claw: &Claw, method: &str) -> Run {
+    let run = claw.run(&["auth", "login", "--provider", "evil", "--method", method]);
+    assert!(
+        !run.stdout.contains("evil-access-") && !run.stderr.contains("evil-access-"),
+        "the token leaked:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    run
+}
+
+fn config_of(claw: &Claw) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(claw.dir().join("claw.json")).unwrap()).unwrap()
+}
+
+/// Issue 12, item 1: a login's config patch planted a gateway token, bound the
+/// gateway to 0.0.0.0, pinned `anthropic` to the plugin and put `${HOME}` and a
+/// loopback URL into its own config. Now none of it lands, and the user is told.
+#[test]
+fn a_hostile_login_patch_changes_nothing_but_its_profile_and_says_what_it_refused() {
+    let original = json!({"gateway": {"port": 18789}, "agents": {"defaults": {"model": {"primary": "echo/echo-1"}}}});
+    let claw = evil_claw(&original);
+    #[cfg(unix)]
+    std::fs::set_permissions(
+        claw.dir().join("claw.json"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let run = evil_login(&claw, "hostile");
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("the login to \"evil\" (plugin \"evil-login\") was saved as profile evil:default, but its change to claw.json was refused and none of it was applied:"),
+        "{}",
+        run.stderr
+    );
+    for line in [
+        "  gateway.auth.token: not provider \"evil\"'s settings; a login may not change it",
+        "  gateway.bind: not provider \"evil\"'s settings; a login may not change it",
+        "  models.providers.anthropic.plugin: the settings of provider \"anthropic\"; a login may change only those of its own provider \"evil\"",
+        "  plugins.entries.evil-login.config.home: contains \"${\"; claw never substitutes variables in what a plugin wrote",
+        "  plugins.entries.evil-login.config.key: contains \"${\"",
+        "  plugins.entries.evil-login.config.adminUrl: not provider \"evil\"'s settings",
+        "claw auth logout evil:default",
+    ] {
+        assert!(
+            run.stderr.contains(line),
+            "missing {line:?} in:\n{}",
+            run.stderr
+        );
+    }
+    assert!(
+        !run.stdout.contains("The login changed claw.json"),
+        "{}",
+        run.stdout
+    );
+
+    // claw.json is the user's plus the profile record: not even the patch's
+    // allowed part (its own base URL) was applied.
+    let mut expected = original.clone();
+    expected["auth"] = json!({"profiles": {"evil:default": {"provider": "evil", "mode": "token"}}, "order": {"evil": ["evil:default"]}});
+    assert_eq!(config_of(&claw), expected);
+    #[cfg(unix)]
+    assert_eq!(claw.mode("claw.json"), 0o600, "claw.json stays private");
+
+    // What the planted settings would have done is not done.
+    let token = claw.run(&["gateway", "token"]);
+    assert!(
+        !token.ok().contains("evil-planted-token"),
+        "{}",
+        token.stdout
+    );
+    let list = claw.run(&["auth", "list", "--json"]);
+    assert_eq!(list.json()["profiles"][0]["id"], "evil:default");
+    let info = claw.run(&["plugins", "info", "evil-login", "--json"]);
+    assert!(!info.ok().contains("127.0.0.1"), "{}", info.stdout);
+}
+
+#[test]
+fn a_login_patch_for_its_own_provider_is_applied_and_shown() {
+    let claw = evil_claw(&json!({}));
+    let run = evil_login(&claw, "tame");
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "The login changed claw.json:\n  models.providers.evil.baseUrl\n  models.providers.evil.api\n  models.providers.evil.plugin\n  models.providers.evil.models\n  agents.defaults.model.primary\n  agents.defaults.models[\"evil/evil-1\"].alias\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("Logged in: profile evil:default saved"));
+    let config = config_of(&claw);
+    assert_eq!(
+        config["models"]["providers"]["evil"]["baseUrl"],
+        "https://api.evil.example/v1"
+    );
+    assert_eq!(
+        config["agents"]["defaults"]["model"]["primary"],
+        "evil/evil-1"
+    );
+    // The provider it brought works, through the alias it set.
+    let infer = claw.run(&[
+        "infer", "model", "run", "--model", "ev", "--prompt", "hi", "--json",
+    ]);
+    assert_eq!(
+        infer.json()["outputs"][0]["text"],
+        "evil says hi",
+        "{}\n{}",
+        infer.stdout,
+        infer.stderr
+    );
+
+    // Logging in again changes nothing, and prints no change.
+    let again = evil_login(&claw, "tame");
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        !again.stdout.contains("The login changed claw.json"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn a_login_cannot_widen_its_network_grant_or_plant_variables() {
+    let claw = evil_claw(&json!({}));
+    let run = evil_login(&claw, "loopback");
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stderr.contains(
+            "  models.providers.evil.baseUrl: 127.0.0.1:18789 is not a host and port plugin \"evil-login\" may reach (declared in its manifest or configured by you), and a login cannot widen that"
+        ),
+        "{}",
+        run.stderr
+    );
+    let run = evil_login(&claw, "vars");
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    for path in [
+        "models.providers.evil.baseUrl",
+        "models.providers.evil.models",
+    ] {
+        assert!(
+            run.stderr.contains(&format!(
+                "  {path}: contains \"${{\"; claw never substitutes variables in what a plugin wrote"
+            )),
+            "{}",
+            run.stderr
+        );
+    }
+    let text = std::fs::read_to_string(claw.dir().join("claw.json")).unwrap();
+    assert!(
+        !text.contains("${") && !text.contains("127.0.0.1"),
+        "{text}"
+    );
+
+    // The same URL is fine once the user configured it for the plugin.
+    let claw = evil_claw(
+        &json!({"plugins": {"entries": {"evil-login": {"config": {"baseUrl": "http://127.0.0.1:18789"}}}}}),
+    );
+    let run = evil_login(&claw, "loopback");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("  models.providers.evil.baseUrl\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// Issue 12, item 5: claw.json (which may hold keys and the gateway token) was
+/// rewritten with the umask's mode, and the state dir was created world-readable.
+#[cfg(unix)]
+#[test]
+fn the_state_dir_and_claw_json_stay_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let claw = Claw::new();
+    let state = claw.dir().join("state");
+    let run = |args: &[&str]| claw.run_env(args, &[("CLAW_STATE_DIR", state.to_str().unwrap())]);
+    run(&["plugins", "disable", "echo"]).ok();
+    assert_eq!(claw.mode("state"), 0o700, "a new state dir");
+    assert_eq!(claw.mode("state/claw.json"), 0o600, "a new claw.json");
+
+    let config = state.join("claw.json");
+    for (before, after) in [(0o600, 0o600), (0o644, 0o600), (0o400, 0o400)] {
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(before)).unwrap();
+        run(&["plugins", "enable", "echo"]).ok();
+        assert_eq!(
+            claw.mode("state/claw.json"),
+            after,
+            "claw.json that was {before:o}, after `plugins enable`"
+        );
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+        run(&["plugins", "disable", "echo"]).ok();
+        assert_eq!(claw.mode("state/claw.json"), 0o600);
+    }
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("\"enabled\": false"), "{text}");
+}
+
+fn store_temps(claw: &Claw) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(claw.dir().join("auth"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".profiles.json.tmp-"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Issue 12, item 5: after a kill -9 mid-save, `.profiles.json.tmp-<pid>` files
+/// with full keys stayed, even after logout. The next write of the store removes them.
+#[test]
+fn temp_files_a_killed_save_left_are_removed_by_the_next_write() {
+    let claw = Claw::new();
+    let set_key = |key: &str| {
+        claw.run_env(
+            &["auth", "set-key", "minimax", "--from-env", "KEY"],
+            &[("KEY", key)],
+        )
+    };
+    set_key("sk-test-key-first").ok();
+    let stale = claw.dir().join("auth/.profiles.json.tmp-12345");
+    let secret = r#"{"version":1,"profiles":{"minimax:default":{"provider":"minimax","kind":"api_key","access":"sk-test-key-stale","updatedAtMs":1}}}"#;
+    std::fs::write(&stale, secret).unwrap();
+    set_key("sk-test-key-second").ok();
+    assert!(!stale.exists(), "set-key left {}", stale.display());
+
+    std::fs::write(&stale, secret).unwrap();
+    claw.run(&["auth", "logout", "minimax:default"]).ok();
+    assert!(!stale.exists(), "logout left {}", stale.display());
+
+    // Real leftovers: kill saves at different points, then write once more.
+    let mut left = 0;
+    for i in 0..30u64 {
+        let mut child = Command::new(CLAW)
+            .args(["auth", "set-key", "minimax", "--from-env", "KEY"])
+            .env("CLAW_STATE_DIR", claw.dir())
+            .env("KEY", format!("sk-test-key-{i:04}-{}", "x".repeat(100_000)))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_micros((i * 557) % 15_000));
+        let _ = child.kill();
+        let _ = child.wait();
+        left = left.max(store_temps(&claw).len());
+    }
+    eprintln!("temp files left by killed saves (most at once): {left}");
+    claw.run(&["auth", "logout", "minimax:default"]);
+    assert_eq!(store_temps(&claw), Vec::<String>::new());
+}

@@ -596,3 +596,532 @@ fn a_non_loopback_bind_needs_a_configured_token() {
         run.stderr
     );
 }
+
+// ---- Hardening (issue 12): connections, streams, hosts, limits, file modes ----
+
+/// The gateway of `config(upstream)` with these `gateway` settings added.
+fn gateway_configured(upstream: &Upstream, gateway: Value, extra: &[&str]) -> (Claw, GatewayProc) {
+    let claw = Claw::new();
+    let mut cfg = config(upstream);
+    for (k, v) in gateway.as_object().unwrap() {
+        cfg["gateway"][k] = v.clone();
+    }
+    claw.write_config(&cfg.to_string());
+    let gw = GatewayProc::start(&claw, extra);
+    (claw, gw)
+}
+
+/// Wait until the peer closes `conn` (EOF or reset); how long that took, or
+/// None if it was still open after `limit`.
+fn closed_within(conn: &mut std::net::TcpStream, limit: Duration) -> Option<Duration> {
+    use std::io::Read;
+    let start = std::time::Instant::now();
+    conn.set_read_timeout(Some(limit)).unwrap();
+    let mut buf = [0u8; 4096];
+    loop {
+        match conn.read(&mut buf) {
+            Ok(0) => return Some(start.elapsed()),
+            Ok(_) => continue,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                return None;
+            }
+            Err(_) => return Some(start.elapsed()),
+        }
+    }
+}
+
+#[test]
+fn half_open_and_idle_connections_are_closed_after_the_header_timeout() {
+    use std::io::Write;
+    let upstream = Upstream::start();
+    let (_claw, gw) = gateway_configured(&upstream, json!({"headerTimeoutMs": 500}), &[]);
+    let mut conns = Vec::new();
+    for i in 0..25 {
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", gw.port)).unwrap();
+        // 20 send half a request head, 5 send nothing at all.
+        if i < 20 {
+            c.write_all(
+                b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: appl",
+            )
+            .unwrap();
+        }
+        conns.push(c);
+    }
+    // And one that is kept alive after a request, then idles.
+    let mut kept = gw.connect();
+    let auth = gw.auth();
+    let r = exchange(
+        &mut kept,
+        &format!("127.0.0.1:{}", gw.port),
+        "GET",
+        "/v1/models",
+        &[("authorization", &auth)],
+        "",
+    );
+    assert_eq!(r.status, 200);
+    conns.push(kept.into_inner());
+    let mut slowest = Duration::ZERO;
+    for (i, c) in conns.iter_mut().enumerate() {
+        let took = closed_within(c, Duration::from_secs(5))
+            .unwrap_or_else(|| panic!("connection {i} was still open after 5 s"));
+        slowest = slowest.max(took);
+    }
+    eprintln!("26 half-open/idle connections closed; the last after {slowest:?}");
+    assert!(slowest < Duration::from_secs(2), "{slowest:?}");
+    let (status, _) = gw.call("GET", "/v1/models", &Value::Null);
+    assert_eq!(status, 200, "the gateway still serves");
+}
+
+#[test]
+fn connections_past_the_cap_get_a_503_and_are_closed() {
+    let upstream = Upstream::start();
+    let (_claw, gw) = gateway_configured(
+        &upstream,
+        json!({"maxConnections": 8, "headerTimeoutMs": 30000}),
+        &[],
+    );
+    let mut held: Vec<_> = (0..8)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", gw.port)).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let auth = gw.auth();
+    let host = format!("127.0.0.1:{}", gw.port);
+    for _ in 0..3 {
+        let mut conn = gw.connect();
+        let r = exchange(
+            &mut conn,
+            &host,
+            "GET",
+            "/v1/models",
+            &[("authorization", &auth)],
+            "",
+        );
+        assert_eq!(r.status, 503, "{}", r.body);
+        let body: Value = serde_json::from_str(&r.body).unwrap();
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("gateway.maxConnections"), "{message}");
+        assert!(
+            closed_within(conn.get_mut(), Duration::from_secs(2)).is_some(),
+            "a refused connection is closed, not held"
+        );
+    }
+    // A free slot serves again.
+    held.pop();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut conn = gw.connect();
+        let r = exchange(
+            &mut conn,
+            &host,
+            "GET",
+            "/v1/models",
+            &[("authorization", &auth)],
+            "",
+        );
+        if r.status == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no slot came free: {}",
+            r.status
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(gw.log().contains("refused a connection"), "{}", gw.log());
+}
+
+#[test]
+fn out_of_file_descriptors_the_gateway_backs_off_logs_little_and_recovers() {
+    let upstream = Upstream::start();
+    let claw = Claw::new();
+    claw.write_config(&config(&upstream).to_string());
+    let gw = GatewayProc::start_with_fd_limit(&claw, 64, &[]);
+    // Far more than 64: the rest wait in the listen backlog while accept fails.
+    let conns: Vec<_> = (0..150)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", gw.port)).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_secs(3));
+    let log = gw.log();
+    let lines = log.lines().filter(|l| l.contains("accept failed")).count();
+    eprintln!("accept lines in 3 s out of file descriptors: {lines}");
+    assert!(
+        lines >= 1,
+        "accept never failed; raise the connection count:\n{log}"
+    );
+    assert!(lines <= 5, "{lines} accept lines in 3 s");
+    drop(conns);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = std::net::TcpStream::connect(("127.0.0.1", gw.port))
+            .ok()
+            .map(|s| {
+                s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+                let mut conn = std::io::BufReader::new(s);
+                let auth = gw.auth();
+                exchange(
+                    &mut conn,
+                    &format!("127.0.0.1:{}", gw.port),
+                    "GET",
+                    "/v1/models",
+                    &[("authorization", &auth)],
+                    "",
+                )
+                .status
+            });
+        if r == Some(200) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the gateway did not recover"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A streaming request for `model` on a raw connection; returns the socket
+/// once `first` bytes of the reply arrived (0: nothing is read at all).
+fn open_stream(gw: &GatewayProc, model: &str, first: usize) -> std::net::TcpStream {
+    use std::io::{Read, Write};
+    let body =
+        json!({"model": model, "stream": true, "messages": [{"role": "user", "content": "hi"}]})
+            .to_string();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", gw.port)).unwrap();
+    let request = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1:{}\r\nauthorization: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        gw.port,
+        gw.auth(),
+        body.len()
+    );
+    s.write_all(request.as_bytes()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut got = 0;
+    let mut buf = [0u8; 4096];
+    while got < first {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "the stream ended early");
+        got += n;
+    }
+    s
+}
+
+#[test]
+fn a_client_that_leaves_mid_stream_ends_the_upstream_stream() {
+    let upstream = Upstream::start();
+    // 1000 deltas, 15 ms apart: 15 s if nobody stops it.
+    upstream.behave("MiniMax-M2.1", Behavior::Reply(cut_text(2000)));
+    let (_claw, gw) = gateway_with(&upstream);
+    let conn = open_stream(&gw, "minimax/MiniMax-M2.1", 2000);
+    let left = std::time::Instant::now();
+    drop(conn);
+    let deadline = left + Duration::from_secs(10);
+    let ended = loop {
+        if let Some(&at) = upstream.cancelled_streams().first() {
+            break at;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the upstream stream ran on"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let took = ended.saturating_duration_since(left);
+    eprintln!("the upstream stream ended {took:?} after the client left");
+    assert_eq!(upstream.finished_streams(), 0);
+    // The plugin host reads an abandoned upstream body on for up to 2 s (to
+    // reuse its connection; plugin-host outbound.rs), which bounds this.
+    assert!(took < Duration::from_millis(2500), "{took:?}");
+    assert!(gw.log().contains("the client went away"), "{}", gw.log());
+}
+
+#[test]
+fn clients_that_do_not_read_cost_the_gateway_little_memory() {
+    let upstream = Upstream::start();
+    // ~200 MB per request if the gateway buffered it all.
+    upstream.behave(
+        "MiniMax-M2.1",
+        Behavior::Flood {
+            events: 200_000,
+            bytes: 1024,
+        },
+    );
+    upstream.behave("qwen3-8b", Behavior::Reply("warm".into()));
+    let (_claw, gw) = gateway_with(&upstream);
+    // Warm up: plugin instances, pools, the upstream connection.
+    let (status, _) = gw.call("POST", "/v1/chat/completions",
+        &json!({"model": "lmstudio/qwen3-8b", "stream": true, "messages": [{"role": "user", "content": "hi"}]}));
+    assert_eq!(status, 200);
+    // The stand-in counts a stream finished after its last pause.
+    std::thread::sleep(Duration::from_millis(300));
+    let (before, warm) = (gw.rss_kib(), upstream.finished_streams());
+    let clients: Vec<_> = (0..10)
+        .map(|_| open_stream(&gw, "minimax/MiniMax-M2.1", 0))
+        .collect();
+    std::thread::sleep(Duration::from_secs(2));
+    let after = gw.rss_kib();
+    let grown_mib = after.saturating_sub(before) as f64 / 1024.0;
+    eprintln!(
+        "10 clients that read nothing for 2 s: gateway RSS {before} KiB -> {after} KiB (+{grown_mib:.1} MiB)"
+    );
+    assert_eq!(
+        upstream.finished_streams(),
+        warm,
+        "the upstream streams were held back"
+    );
+    assert!(grown_mib < 30.0, "+{grown_mib:.1} MiB");
+    drop(clients);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while upstream.cancelled_streams().len() < 10 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} of 10 upstream streams ended",
+            upstream.cancelled_streams().len()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn overloaded_everywhere_answers_with_retry_after_in_each_apis_shape() {
+    let upstream = Upstream::start();
+    upstream.behave(
+        "MiniMax-M2.1",
+        Behavior::Status {
+            code: 529,
+            retry_after: Some(7),
+        },
+    );
+    upstream.behave(
+        "qwen3-8b",
+        Behavior::Status {
+            code: 503,
+            retry_after: Some(9),
+        },
+    );
+    let claw = Claw::new();
+    let mut cfg = config(&upstream);
+    cfg["agents"]["defaults"]["model"]["fallbacks"] = json!([]);
+    claw.write_config(&cfg.to_string());
+    let gw = GatewayProc::start(&claw, &[]);
+    let auth = gw.auth();
+    let r = gw.request("POST", "/v1/messages", &[("x-api-key", &gw.token)],
+        &json!({"model": "minimax/MiniMax-M2.1", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}).to_string());
+    assert_eq!(r.status, 529, "{}", r.body);
+    let body: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(body["type"], "error");
+    assert_eq!(body["error"]["type"], "overloaded_error");
+    let secs: u64 = r
+        .headers
+        .get("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
+    assert!((7..=120).contains(&secs), "Retry-After: {secs}");
+
+    let r = gw.request("POST", "/v1/chat/completions", &[("authorization", &auth)],
+        &json!({"model": "lmstudio/qwen3-8b", "stream": true, "messages": [{"role": "user", "content": "hi"}]}).to_string());
+    assert_eq!(r.status, 503, "{}", r.body);
+    let body: Value = serde_json::from_str(&r.body).unwrap();
+    assert!(body["error"]["message"].as_str().is_some(), "{body}");
+    let secs: u64 = r
+        .headers
+        .get("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
+    assert!((9..=120).contains(&secs), "Retry-After: {secs}");
+}
+
+#[test]
+fn hosts_and_origins_outside_the_allowlist_are_refused_with_a_valid_token() {
+    let upstream = Upstream::start();
+    let (_claw, gw) = gateway_configured(
+        &upstream,
+        json!({"allowedHosts": ["gateway.lan"], "allowedOrigins": ["https://app.example.com"]}),
+        &[],
+    );
+    let auth = gw.auth();
+    let port = gw.port;
+    let get = |host: &str, path: &str, extra: &[(&str, &str)]| {
+        let mut headers = vec![("authorization", auth.as_str())];
+        headers.extend_from_slice(extra);
+        let mut conn = gw.connect();
+        exchange(&mut conn, host, "GET", path, &headers, "")
+    };
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+        format!("gateway.lan:{port}"),
+    ] {
+        assert_eq!(get(&host, "/v1/models", &[]).status, 200, "{host}");
+    }
+    let r = get(&format!("evil.example:{port}"), "/v1/models", &[]);
+    assert_eq!(r.status, 403, "{}", r.body);
+    let body: Value = serde_json::from_str(&r.body).unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("gateway.allowedHosts"),
+        "{body}"
+    );
+    // In the Anthropic shape on its path.
+    let mut conn = gw.connect();
+    let r = exchange(&mut conn, &format!("evil.example:{port}"), "POST", "/v1/messages", &[("x-api-key", &gw.token)],
+        &json!({"model": "echo/echo-1", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}).to_string());
+    assert_eq!(r.status, 403, "{}", r.body);
+    let body: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(
+        (body["type"].as_str(), body["error"]["type"].as_str()),
+        (Some("error"), Some("permission_error")),
+        "{body}"
+    );
+
+    let here = format!("127.0.0.1:{port}");
+    for origin in [
+        "http://localhost:3000",
+        "http://127.0.0.1:8080",
+        "https://app.example.com",
+    ] {
+        assert_eq!(
+            get(&here, "/v1/models", &[("origin", origin)]).status,
+            200,
+            "{origin}"
+        );
+    }
+    for origin in ["https://evil.example", "null"] {
+        let r = get(&here, "/v1/models", &[("origin", origin)]);
+        assert_eq!(r.status, 403, "{origin}: {}", r.body);
+        assert!(r.body.contains("gateway.allowedOrigins"), "{}", r.body);
+    }
+}
+
+#[test]
+fn a_non_loopback_bind_serves_configured_hosts_only() {
+    let upstream = Upstream::start();
+    let (_claw, gw) = gateway_configured(
+        &upstream,
+        json!({"allowedHosts": ["gateway.lan"], "auth": {"token": "claw-test-token-0123456789"}}),
+        &["--bind", "0.0.0.0"],
+    );
+    let port = gw.port;
+    let auth = "Bearer claw-test-token-0123456789";
+    let get = |host: &str| {
+        let mut conn = gw.connect();
+        exchange(
+            &mut conn,
+            host,
+            "GET",
+            "/v1/models",
+            &[("authorization", auth)],
+            "",
+        )
+        .status
+    };
+    assert_eq!(get(&format!("gateway.lan:{port}")), 200);
+    assert_eq!(get(&format!("127.0.0.1:{port}")), 200);
+    assert_eq!(get(&format!("evil.example:{port}")), 403);
+}
+
+#[test]
+fn too_many_messages_get_a_400_in_each_apis_shape() {
+    let upstream = Upstream::start();
+    let (_claw, gw) = gateway_configured(&upstream, json!({"maxMessages": 5}), &[]);
+    let turns = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| json!({"role": if i % 2 == 0 {"user"} else {"assistant"}, "content": "hi"}))
+            .collect()
+    };
+    let (status, body) = gw.call(
+        "POST",
+        "/v1/chat/completions",
+        &json!({"model": "echo/echo-1", "messages": turns(6)}),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["type"], "invalid_request_error");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("gateway.maxMessages"),
+        "{body}"
+    );
+    let (status, body) = gw.call(
+        "POST",
+        "/v1/messages",
+        &json!({"model": "echo/echo-1", "max_tokens": 8, "messages": turns(7)}),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["type"], "error");
+    let (status, body) = gw.call(
+        "POST",
+        "/v1/chat/completions",
+        &json!({"model": "echo/echo-1", "messages": turns(5)}),
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn a_10_mb_request_costs_bounded_memory() {
+    let upstream = Upstream::start();
+    let (_claw, gw) = gateway_configured(&upstream, json!({"maxBodyBytes": 16 << 20}), &[]);
+    let (status, _) = gw.call(
+        "POST",
+        "/v1/chat/completions",
+        &json!({"model": "echo/echo-1", "messages": [{"role": "user", "content": "hi"}]}),
+    );
+    assert_eq!(status, 200);
+    let before = gw.rss_kib();
+    // 5000 messages of 2 KB: 10 MB.
+    let text = "lorem ipsum ".repeat(170);
+    let messages: Vec<Value> = (0..5000)
+        .map(|i| json!({"role": if i % 2 == 0 {"user"} else {"assistant"}, "content": text}))
+        .collect();
+    let body = json!({"model": "echo/echo-1", "messages": messages});
+    let size = body.to_string().len();
+    let (status, reply) = gw.call("POST", "/v1/chat/completions", &body);
+    assert!(
+        status == 200 || status == 400 || status == 502,
+        "{status} {reply}"
+    );
+    let after = gw.rss_kib();
+    let grown_mib = after.saturating_sub(before) as f64 / 1024.0;
+    eprintln!(
+        "a {:.1} MB request ({status}): gateway RSS {before} KiB -> {after} KiB (+{grown_mib:.1} MiB)",
+        size as f64 / 1e6
+    );
+    assert!(grown_mib < 150.0, "+{grown_mib:.1} MiB");
+}
+
+#[test]
+fn the_gateway_dir_and_log_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let claw = Claw::new();
+    let mode = |rel: &str| {
+        std::fs::metadata(claw.dir().join(rel))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    // A log left world-readable by an older version is tightened too.
+    std::fs::create_dir_all(claw.dir().join("gateway")).unwrap();
+    std::fs::set_permissions(
+        claw.dir().join("gateway"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let start = claw.run(&["gateway", "start", "--port", "0"]);
+    assert_eq!(start.code, 0, "{}", start.stderr);
+    let log_mode = mode("gateway/gateway.log");
+    let dir_mode = mode("gateway");
+    let stop = claw.run(&["gateway", "stop"]);
+    assert_eq!(stop.code, 0, "{}", stop.stderr);
+    assert_eq!(log_mode, 0o600, "gateway.log is {log_mode:o}");
+    assert_eq!(dir_mode, 0o700, "gateway/ is {dir_mode:o}");
+}

@@ -89,20 +89,48 @@ fn compiled_plugins_are_cached_and_a_damaged_cache_entry_is_recompiled() {
     let entries: Vec<_> = std::fs::read_dir(claw.dir().join("cache"))
         .unwrap()
         .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
         .collect();
     assert_eq!(entries.len(), loaded);
-    for entry in entries {
-        let path = entry.path();
-        let mut bytes = std::fs::read(&path).unwrap();
+    // The install's key beside them, readable by the owner only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&claw.dir().join("cache")), 0o700);
+        assert_eq!(mode(&claw.dir().join("cache/key")), 0o600);
+    }
+    for path in &entries {
+        let mut bytes = std::fs::read(path).unwrap();
         let middle = bytes.len() / 2;
         bytes[middle] ^= 0xff;
-        std::fs::write(&path, bytes).unwrap();
+        std::fs::write(path, bytes).unwrap();
     }
     let plugins = claw.plugins();
     assert_eq!(plugins["echo"]["status"], "loaded");
     assert_eq!(
         plugins["echo"]["cache"], "miss",
         "a damaged entry must be recompiled, not loaded"
+    );
+    assert_eq!(claw.plugins()["echo"]["cache"], "hit");
+
+    // Tampered with: a byte of the body changed and a plain SHA-256 of the new
+    // body put where the old format kept its unkeyed digest. Not loaded.
+    use sha2::Digest;
+    for path in &entries {
+        let mut bytes = std::fs::read(path).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x01;
+        let digest = sha2::Sha256::digest(&bytes[40..]);
+        bytes[8..40].copy_from_slice(&digest);
+        std::fs::write(path, bytes).unwrap();
+    }
+    let plugins = claw.plugins();
+    assert_eq!(plugins["echo"]["status"], "loaded");
+    assert_eq!(
+        plugins["echo"]["cache"], "miss",
+        "a tampered entry must be recompiled, not loaded"
     );
 }
 
@@ -664,4 +692,133 @@ fn an_installed_copy_of_a_bundled_plugin_never_replaces_the_working_one() {
         )
     );
     assert!(dir.exists(), "nothing is deleted");
+}
+
+#[cfg(unix)]
+#[test]
+fn files_over_the_size_limits_are_refused_with_their_size_and_the_limit() {
+    let claw = Claw::new();
+    let limit = "over the limit of 64 MiB (67108864 bytes) for a plugin component";
+
+    // A component that is a link to /dev/zero: install reads no more than the
+    // limit and says so (it used to read until memory ran out).
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(
+        src.path().join("claw-plugin.toml"),
+        fixture_manifest("net-plugin"),
+    )
+    .unwrap();
+    let zero = src.path().join("net_plugin.wasm");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    for arg in [zero.clone(), src.path().to_path_buf()] {
+        let run = claw.run(&["plugins", "install", arg.to_str().unwrap()]);
+        assert_ne!(run.code, 0, "{}", run.stdout);
+        let expected = format!(
+            "{}: not a regular file: it has more than 67108864 bytes, {limit}",
+            zero.display()
+        );
+        assert!(run.stderr.contains(&expected), "{expected}\n{}", run.stderr);
+    }
+    println!(
+        "install of a link to /dev/zero: {}",
+        run_stderr_line(&claw, &zero)
+    );
+    assert!(!claw.dir().join("plugins/net-plugin").exists());
+
+    // At load: an installed plugin whose component became a link to /dev/zero,
+    // and one whose (sparse) component is 65 MiB, are errors at the read step.
+    let dir = claw.place_plugin("net-plugin", Some(&fixture_manifest("net-plugin")), None);
+    std::os::unix::fs::symlink("/dev/zero", dir.join("net_plugin.wasm")).unwrap();
+    let big = claw.place_plugin(
+        "big",
+        Some(&manifest("big", "^0.1", "[\"provider\"]", "big.wasm")),
+        None,
+    );
+    std::fs::File::create(big.join("big.wasm"))
+        .unwrap()
+        .set_len(65 << 20)
+        .unwrap();
+    let plugins = claw.plugins();
+    assert_echo_loaded(&plugins);
+    for (id, size) in [
+        (
+            "net-plugin",
+            "not a regular file: it has more than 67108864 bytes".to_string(),
+        ),
+        ("big", format!("the file is {} bytes", 65u64 << 20)),
+    ] {
+        assert_eq!(plugins[id]["errorStep"], "read", "{:#}", plugins[id]);
+        let error = plugins[id]["error"].as_str().unwrap();
+        assert!(error.contains(&format!("{size}, {limit}")), "{error}");
+    }
+
+    // A manifest over 64 KiB.
+    claw.place_plugin(
+        "huge-manifest",
+        Some(&format!(
+            "{}\n# {}\n",
+            manifest("huge-manifest", "^0.1", "[\"provider\"]", "p.wasm"),
+            "x".repeat(70_000)
+        )),
+        None,
+    );
+    let error = claw.plugins()["huge-manifest"]["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("over the limit of 64 KiB (65536 bytes) for a plugin manifest"),
+        "{error}"
+    );
+}
+
+#[cfg(unix)]
+fn run_stderr_line(claw: &Claw, path: &std::path::Path) -> String {
+    let run = claw.run(&["plugins", "install", path.to_str().unwrap()]);
+    run.stderr.lines().last().unwrap_or_default().to_string()
+}
+
+#[test]
+fn a_plugin_whose_describe_never_returns_costs_only_the_short_describe_deadline() {
+    let claw = Claw::new();
+    let wasm = fixture("describe_forever.wasm");
+    for id in ["describe-forever", "describe-forever-2"] {
+        claw.place_plugin(
+            id,
+            Some(
+                &fixture_manifest("describe-forever")
+                    .replace("id = \"describe-forever\"", &format!("id = \"{id}\"")),
+            ),
+            Some(("describe_forever.wasm", &wasm)),
+        );
+    }
+    claw.plugins(); // warm the compiled-artifact cache
+    let started = std::time::Instant::now();
+    let plugins = claw.plugins();
+    let elapsed = started.elapsed();
+    println!(
+        "plugins list with two plugins whose describe never returns: {} ms",
+        elapsed.as_millis()
+    );
+    assert_echo_loaded(&plugins);
+    for id in ["describe-forever", "describe-forever-2"] {
+        assert_eq!(plugins[id]["status"], "error", "{:#}", plugins[id]);
+        assert_eq!(plugins[id]["errorStep"], "describe");
+        assert_eq!(
+            plugins[id]["error"],
+            format!(
+                "plugin \"{id}\": describe failed: plugin \"{id}\" did not finish describe within 2000 ms (the call deadline)"
+            )
+        );
+    }
+    // Discovery order is kept although the loads ran side by side.
+    let list = claw.run(&["plugins", "list", "--json"]).json();
+    let ids: Vec<&str> = list["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    let at = |id: &str| ids.iter().position(|i| *i == id).unwrap();
+    assert!(at("describe-forever") < at("describe-forever-2"), "{ids:?}");
 }

@@ -233,3 +233,255 @@ fn every_hostile_plugin_fails_alone_with_its_reason_and_the_gateway_keeps_servin
         "RSS grew from {baseline} KiB to {after} KiB"
     );
 }
+
+/// Place the fixture plugin built from `tests/fixtures/<id>`.
+fn place(claw: &Claw, id: &str) {
+    let component = format!("{}.wasm", id.replace('-', "_"));
+    claw.place_plugin(
+        id,
+        Some(&fixture_manifest(id)),
+        Some((&component, &fixture(&component))),
+    );
+}
+
+/// Start a streamed chat of `model` and read until its first text arrives;
+/// the connection (and the stream in the gateway) stays open.
+fn open_stream(gw: &GatewayProc, model: &str) -> std::io::BufReader<std::net::TcpStream> {
+    use std::io::{BufRead, Write};
+    let mut conn = gw.connect();
+    let body =
+        json!({"model": model, "stream": true, "messages": [{"role": "user", "content": "hello"}]})
+            .to_string();
+    write!(
+        conn.get_mut(),
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        gw.port,
+        gw.auth(),
+        body.len()
+    )
+    .unwrap();
+    conn.get_mut().flush().unwrap();
+    let mut seen = String::new();
+    while !seen.contains("tick") {
+        let mut line = String::new();
+        assert!(
+            conn.read_line(&mut line).unwrap() > 0,
+            "the stream ended before its first text: {seen}"
+        );
+        seen.push_str(&line);
+    }
+    conn
+}
+
+#[test]
+fn a_plugin_at_its_concurrency_limit_is_overloaded_and_others_keep_serving() {
+    const LIMIT: usize = 4;
+    let claw = Claw::new();
+    place(&claw, "sleepy");
+    claw.write_config(
+        &json!({
+            "plugins": {"limits": {"maxConcurrent": LIMIT}},
+            "agents": {"defaults": {"failover": {"cooldownMs": 0}}},
+        })
+        .to_string(),
+    );
+    let gw = GatewayProc::start(&claw, &[]);
+
+    // LIMIT streams stalled in the plugin, each holding an instance.
+    let started = Instant::now();
+    let held: Vec<_> = (0..LIMIT)
+        .map(|_| open_stream(&gw, "sleepy/sleepy"))
+        .collect();
+    println!(
+        "{LIMIT} stalled sleepy streams open after {} ms",
+        started.elapsed().as_millis()
+    );
+
+    // One more is refused as overloaded, promptly, and names the plugin and the limit.
+    let (outcome, ms) = infer(&gw, "sleepy/sleepy");
+    assert_eq!(outcome["ok"], false, "{outcome:#}");
+    let attempt = &outcome["attempts"][0];
+    assert_eq!(attempt["reason"], "overloaded", "{outcome:#}");
+    let error = attempt["error"].as_str().unwrap();
+    assert!(
+        error.contains("plugin \"sleepy\" is overloaded")
+            && error.contains(&format!("all {LIMIT} of its concurrent calls are in use"))
+            && error.contains("plugins.limits.maxConcurrent"),
+        "{error}"
+    );
+    assert!(!error.contains("crashed"), "{error}");
+    println!(
+        "sleepy call {} of {LIMIT}: {error} (after {ms} ms)",
+        LIMIT + 1
+    );
+    assert!(ms < 5_000, "the refusal took {ms} ms");
+
+    // Through the API, it is an overload with a retry hint, not a server error.
+    let auth = gw.auth();
+    let r = gw.request(
+        "POST",
+        "/v1/chat/completions",
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        &json!({"model": "sleepy/sleepy", "messages": [{"role": "user", "content": "hello"}]})
+            .to_string(),
+    );
+    println!(
+        "/v1/chat/completions for sleepy: HTTP {} {}",
+        r.status, r.body
+    );
+    assert!(
+        matches!(r.status, 429 | 503 | 529),
+        "HTTP {} {}",
+        r.status,
+        r.body
+    );
+    assert!(r.body.contains("overloaded"), "{}", r.body);
+
+    // An unrelated plugin is served as usual, and the overloaded one is not
+    // counted as faulty.
+    for _ in 0..3 {
+        let (outcome, _) = infer(&gw, "echo/echo-1");
+        assert_eq!(outcome["ok"], true, "{outcome:#}");
+        assert_eq!(outcome["outputs"][0]["text"], "hello");
+    }
+    let list = claw.run(&["plugins", "list", "--json"]).json();
+    let sleepy = list["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "sleepy")
+        .unwrap()
+        .clone();
+    assert_eq!(sleepy["health"], "ok", "{sleepy:#}");
+    drop(held);
+}
+
+#[test]
+fn a_stack_overflow_in_a_plugin_says_it_ran_out_of_stack() {
+    let claw = Claw::new();
+    place(&claw, "recurse");
+    claw.write_config(
+        &json!({
+            "agents": {"defaults": {"model": {"fallbacks": ["echo/echo-1"]}, "failover": {"cooldownMs": 0}}},
+        })
+        .to_string(),
+    );
+    let gw = GatewayProc::start(&claw, &[]);
+    let (outcome, _) = infer(&gw, "recurse/recurse");
+    let attempt = &outcome["attempts"][0];
+    assert_eq!(attempt["reason"], "plugin_trap", "{outcome:#}");
+    let error = attempt["error"].as_str().unwrap();
+    assert_eq!(
+        error,
+        "plugin \"recurse\" crashed during chat: ran out of stack (infinite recursion?)"
+    );
+    println!("recurse: {error}");
+    assert_eq!(outcome["attempts"][1]["outcome"], "success", "{outcome:#}");
+    assert_eq!(outcome["outputs"][0]["text"], "hello");
+}
+
+/// A loopback stand-in that answers every request with `pong`, counting them.
+fn pong_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let mut reader = std::io::BufReader::new(conn);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                line.clear();
+            }
+            counter.fetch_add(1, Ordering::SeqCst);
+            let _ = reader.get_mut().write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\npong",
+            );
+        }
+    });
+    (port, hits)
+}
+
+#[test]
+fn a_granted_name_reaches_loopback_only_when_the_user_configured_that_url() {
+    use std::sync::atomic::Ordering;
+    let (port, hits) = pong_server();
+    let claw = Claw::new();
+    let wasm = fixture("fetch.wasm");
+    let with_hosts = |hosts: &str| {
+        let manifest = fixture_manifest("fetch").replace(r#"hosts = ["localhost"]"#, hosts);
+        claw.place_plugin("fetch", Some(&manifest), Some(("fetch.wasm", &wasm)));
+    };
+    let url = format!("http://localhost:{port}/ping");
+    // The provider must be configured; its base URL elsewhere grants nothing here.
+    let elsewhere = json!({"models": {"providers": {"fetch": {
+        "baseUrl": "https://api.example.com", "api": "fetch", "models": [{"id": "fetch-1"}],
+    }}}});
+    let fetch = |config: Value| -> Value {
+        claw.write_config(&config.to_string());
+        let run = claw.run(&[
+            "infer",
+            "model",
+            "run",
+            "--model",
+            "fetch/fetch-1",
+            "--prompt",
+            &url,
+            "--json",
+        ]);
+        serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr))
+    };
+    let error_of = |outcome: &Value| -> String {
+        assert_eq!(outcome["ok"], false, "{outcome:#}");
+        assert_eq!(outcome["attempts"][0]["reason"], "network", "{outcome:#}");
+        outcome["attempts"][0]["error"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+
+    // The manifest grants the name `localhost` on this very port, but the name
+    // resolves to loopback, which a manifest alone never reaches.
+    with_hosts(&format!(r#"hosts = ["localhost:{port}"]"#));
+    let error = error_of(&fetch(elsewhere.clone()));
+    println!("manifest grants localhost:{port} only: {error}");
+    assert!(
+        error.starts_with(
+            "plugin \"fetch\": request to localhost failed: the claw host denied the request"
+        ),
+        "{error}"
+    );
+    assert!(
+        error.contains(&format!("localhost on port {port} resolves to "))
+            && error.contains("a loopback address")
+            && (error.contains(&format!("127.0.0.1:{port}"))
+                || error.contains(&format!("[::1]:{port}"))),
+        "{error}"
+    );
+    // A declared host without a port means 443 and 80.
+    with_hosts(r#"hosts = ["localhost"]"#);
+    let error = error_of(&fetch(elsewhere.clone()));
+    println!("manifest grants localhost: {error}");
+    assert!(
+        error.contains(&format!(
+            "localhost on port {port}: that port is not granted"
+        )),
+        "{error}"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "the stand-in was reached");
+
+    // The same URL, configured by the user as the provider's base URL, works.
+    let outcome = fetch(json!({"models": {"providers": {"fetch": {
+        "baseUrl": format!("http://localhost:{port}"), "api": "fetch", "models": [{"id": "fetch-1"}],
+    }}}}));
+    assert_eq!(outcome["ok"], true, "{outcome:#}");
+    assert_eq!(outcome["outputs"][0]["text"], "pong");
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+}

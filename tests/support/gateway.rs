@@ -21,12 +21,27 @@ pub struct GatewayProc {
 impl GatewayProc {
     /// Start `claw gateway run --port 0` in `claw`'s state dir and wait until it listens.
     pub fn start(claw: &Claw, extra: &[&str]) -> GatewayProc {
+        let mut cmd = Command::new(CLAW);
+        cmd.args(["gateway", "run", "--port", "0"]).args(extra);
+        Self::start_command(claw, cmd)
+    }
+
+    /// `start`, with the process limited to `fds` open files (`ulimit -n`).
+    pub fn start_with_fd_limit(claw: &Claw, fds: u32, extra: &[&str]) -> GatewayProc {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("ulimit -n {fds} && exec \"$0\" \"$@\""))
+            .arg(CLAW)
+            .args(["gateway", "run", "--port", "0"])
+            .args(extra);
+        Self::start_command(claw, cmd)
+    }
+
+    fn start_command(claw: &Claw, mut cmd: Command) -> GatewayProc {
         let log = claw.dir().join("gateway-test.log");
         let log_file = std::fs::File::create(&log).unwrap();
         let _ = std::fs::remove_file(claw.dir().join("gateway/state.json"));
-        let child = Command::new(CLAW)
-            .args(["gateway", "run", "--port", "0"])
-            .args(extra)
+        let child = cmd
             .env("CLAW_STATE_DIR", claw.dir())
             .env("CLAW_LOG", "info")
             .stdin(Stdio::null())
@@ -62,6 +77,17 @@ impl GatewayProc {
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The gateway's resident memory (VmRSS), in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the gateway's /proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS")
     }
 
     pub fn log(&self) -> String {

@@ -183,3 +183,32 @@ pub fn fixture_manifest(crate_dir: &str) -> String {
     )
     .unwrap()
 }
+
+impl Claw {
+    /// Install the fixture plugin built from `tests/fixtures/<crate_dir>` (its
+    /// manifest and component), bypassing `install`'s validation.
+    pub fn place_fixture(&self, crate_dir: &str) -> PathBuf {
+        let component = format!("{}.wasm", crate_dir.replace('-', "_"));
+        self.place_plugin(
+            crate_dir,
+            Some(&fixture_manifest(crate_dir)),
+            Some((&component, &fixture(&component))),
+        )
+    }
+
+    /// The permission bits of a file or folder under the state dir (`""` is the dir itself).
+    #[cfg(unix)]
+    pub fn mode(&self, relative: &str) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        let path = if relative.is_empty() {
+            self.dir().to_path_buf()
+        } else {
+            self.dir().join(relative)
+        };
+        std::fs::metadata(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    }
+}

@@ -53,6 +53,10 @@ pub enum Behavior {
     CutAfter { words: usize },
     /// 200, but a data line that is not JSON.
     Malformed,
+    /// A long stream sent as fast as the client reads: `events` text deltas of
+    /// about `bytes` bytes each, no pauses, then a normal end. Generated as it
+    /// is sent, so a long flood costs the stand-in no memory.
+    Flood { events: usize, bytes: usize },
 }
 
 /// Which API a request was routed to.
@@ -114,6 +118,10 @@ struct Shared {
     gap_ms: u64,
     /// TCP connections accepted so far.
     connections: usize,
+    /// When each streamed body was dropped by its client before its end.
+    cancelled: Vec<Instant>,
+    /// Streamed bodies that were sent to their end.
+    finished: usize,
 }
 
 impl Upstream {
@@ -186,6 +194,17 @@ impl Upstream {
         self.shared.lock().unwrap().connections
     }
 
+    /// When each streamed answer (SSE, or a body sent step by step) was
+    /// dropped by its client before it ended, in order.
+    pub fn cancelled_streams(&self) -> Vec<Instant> {
+        self.shared.lock().unwrap().cancelled.clone()
+    }
+
+    /// Streamed answers sent to their end.
+    pub fn finished_streams(&self) -> usize {
+        self.shared.lock().unwrap().finished
+    }
+
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.lock().unwrap().requests.clone()
@@ -256,6 +275,8 @@ struct Ctx {
     created: u64,
     /// The pause between SSE events, from `Shared::gap_ms`.
     gap_ms: u64,
+    /// Where streamed answers record how they ended.
+    shared: Arc<Mutex<Shared>>,
 }
 
 async fn handle(
@@ -363,6 +384,7 @@ async fn handle(
             .unwrap()
             .as_secs(),
         gap_ms,
+        shared: shared.clone(),
     };
     // Delays come before the head; they may nest.
     while let Behavior::Delay { ms, then } = behavior {
@@ -430,6 +452,10 @@ fn answer(ctx: &Ctx, behavior: Behavior) -> Response<Out> {
             "application/json",
             vec![Step::Send(r#"{"type": "message", oops"#.into())],
         ),
+        Behavior::Flood { events, bytes } => {
+            let steps = flood(ctx, events, bytes);
+            streamed(ctx, "text/event-stream", steps)
+        }
         Behavior::Malformed => {
             let mut steps = stream_steps(ctx, "", false);
             steps.truncate(2); // the opening event only (and its pause)
@@ -594,6 +620,29 @@ fn stream_steps(ctx: &Ctx, text: &str, finish: bool) -> Vec<Step> {
     steps
 }
 
+/// A reply of `events` deltas of about `bytes` bytes each, without pauses,
+/// made as it is sent (the frames of a one-word reply, its delta repeated).
+fn flood(ctx: &Ctx, events: usize, bytes: usize) -> impl Iterator<Item = Step> + Send + 'static {
+    let frames: Vec<String> = stream_steps(ctx, "x", true)
+        .into_iter()
+        .filter_map(|s| match s {
+            Step::Send(text) => Some(text),
+            _ => None,
+        })
+        .collect();
+    let at = frames
+        .iter()
+        .position(|f| f.contains("\"x\""))
+        .expect("a delta frame");
+    let piece = "flood ".repeat(bytes.div_ceil(6).max(1));
+    let delta = frames[at].replace("\"x\"", &format!("\"{piece}\""));
+    let (head, tail) = (frames[..at].to_vec(), frames[at + 1..].to_vec());
+    head.into_iter()
+        .chain(std::iter::repeat_n(delta, events))
+        .chain(tail)
+        .map(Step::Send)
+}
+
 /// Keep-alives only, for exactly `ms`, then a clean end.
 fn stall(ctx: &Ctx, ms: u64, ping_every_ms: u64) -> Vec<Step> {
     let keep_alive = match ctx.api {
@@ -711,22 +760,36 @@ fn sse(ctx: &Ctx, steps: Vec<Step>) -> Response<Out> {
 
 /// A 200 whose body is written step by step by its own task; the bounded
 /// channel means each step reaches the socket before the next wait begins.
-fn streamed(ctx: &Ctx, content_type: &str, steps: Vec<Step>) -> Response<Out> {
+/// A client that drops the body is noticed at once (also during a wait) and
+/// recorded in `Shared::cancelled`.
+fn streamed(
+    ctx: &Ctx,
+    content_type: &str,
+    steps: impl IntoIterator<Item = Step, IntoIter: Send + 'static>,
+) -> Response<Out> {
     let (tx, rx) = mpsc::channel(1);
+    let shared = ctx.shared.clone();
+    let steps = steps.into_iter();
     tokio::spawn(async move {
         for step in steps {
             let sent = match step {
-                Step::Send(text) => tx.send(Ok(Bytes::from(text))).await,
+                Step::Send(text) => tx.send(Ok(Bytes::from(text))).await.is_ok(),
                 // No timer at all for a zero pause (a zero sleep may still wait for
                 // the next timer tick).
-                Step::Wait(0) => Ok(()),
-                Step::Wait(ms) => Ok(tokio::time::sleep(Duration::from_millis(ms)).await),
-                Step::Cut => tx.send(Err(Cut)).await,
+                Step::Wait(0) => !tx.is_closed(),
+                Step::Wait(ms) => tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(ms)) => true,
+                    _ = tx.closed() => false,
+                },
+                Step::Cut => tx.send(Err(Cut)).await.is_ok(),
             };
-            if sent.is_err() {
-                return; // the client went away
+            if !sent {
+                // The client went away.
+                shared.lock().unwrap().cancelled.push(Instant::now());
+                return;
             }
         }
+        shared.lock().unwrap().finished += 1;
     });
     let id_header = if ctx.api == Api::Anthropic {
         "request-id"

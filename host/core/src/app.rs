@@ -8,6 +8,7 @@ use std::sync::Arc;
 use claw_plugin_host::settings::PluginsConfig;
 use claw_plugin_host::{NetworkGrant, Prompter, Runtime};
 
+use crate::auth::login::LoginChecks;
 use crate::auth::{self, AuthManager, AuthSection, AuthStore};
 use crate::catalog::{Catalog, ModelRef, PluginProvider, UnknownModel};
 use crate::config::models::AgentDefaults;
@@ -94,6 +95,20 @@ impl App {
             .filter(|p| p.auth.is_some())
             .filter_map(|p| Some((p.id.clone(), p.plugin.clone()?)))
             .collect();
+        // A login's config patch may set its provider's base URL only on a host
+        // the plugin may reach already (see `grant_network`), and aliases only
+        // where they shadow no model the catalog serves.
+        let mut checks = LoginChecks::default();
+        for (id, plugin) in &auth_plugins {
+            let plugin = plugin.clone();
+            checks = checks.reach(id, move |host, port| {
+                plugin.grant().check(host, port).is_ok()
+            });
+        }
+        for provider in catalog.providers.values() {
+            checks = checks.models(&provider.id, provider.models.iter().map(|m| m.id.as_str()));
+        }
+        let store = store.with_login_checks(checks);
         let auth = Arc::new(AuthManager::new(store, auth_plugins));
         let backend = PluginBackend::new(Serving::new(&registry), auth.clone());
         let policy = Policy {
@@ -183,7 +198,19 @@ impl App {
 }
 
 /// Give every loaded plugin its network grant, once, now that the catalog
-/// says which providers it serves (see `NetworkGrant` for the rule).
+/// says which providers it serves (see `NetworkGrant` for the rule): the hosts
+/// its manifest declares, plus the hosts of the base URLs of the providers it
+/// serves and of the `*url` keys of its own `plugins.entries.<id>.config`.
+///
+/// Grants never widen from config values a plugin wrote. The only config a
+/// plugin writes is a login's patch (`auth::login`), and that may not touch
+/// `plugins.*` (so the URLs in a plugin's own config are the user's) nor
+/// contain `${` (so nothing a plugin wrote is substituted from the
+/// environment). It may set its own provider's `baseUrl`, but only on a host
+/// the plugin may already reach (checked at login against this very grant:
+/// declared in its manifest, or configured by the user), so taking that base
+/// URL into the grant here adds no host the user did not consent to; any other
+/// host is refused at login with a message, and nothing of that patch is applied.
 fn grant_network(registry: &mut Registry, catalog: &Catalog, cfg: &PluginsConfig) {
     let serving = Serving::new(registry);
     let mut urls: HashMap<String, Vec<String>> = HashMap::new();

@@ -160,7 +160,10 @@ impl Registry {
     }
 }
 
-/// Discover and load every plugin.
+/// Discover and load every plugin. Plugins load side by side (each on its own
+/// task, so one whose describe spins until its deadline delays no other); the
+/// reports keep the discovery order, and which copy of a duplicate id wins is
+/// decided before any load starts (the first one found).
 pub async fn load_all(
     runtime: &Arc<Runtime>,
     installed_dir: &Path,
@@ -168,22 +171,37 @@ pub async fn load_all(
     prompter: Arc<dyn Prompter>,
 ) -> Registry {
     let mut seen: HashMap<String, String> = HashMap::new();
-    let mut plugins = Vec::new();
+    let mut loads = Vec::new();
     for candidate in discovery::discover(installed_dir, &cfg.load.paths) {
         let report = PluginReport::new(&candidate);
-        let report = match seen.get(&candidate.id) {
-            Some(winner) => report.disable(format!(
+        let load = match seen.get(&candidate.id) {
+            Some(winner) => Load::Done(report.disable(format!(
                 "duplicate id \"{}\": already provided by {winner}; this copy is ignored (give it another id, or remove it)",
                 candidate.id
-            )),
+            ))),
             None => {
                 seen.insert(candidate.id.clone(), candidate.location.clone());
-                load_one(runtime, &candidate, cfg, prompter.clone(), report).await
+                let (runtime, cfg, prompter) = (runtime.clone(), cfg.clone(), prompter.clone());
+                Load::Running(tokio::spawn(async move {
+                    load_one(&runtime, &candidate, &cfg, prompter, report).await
+                }))
             }
         };
-        plugins.push(report);
+        loads.push(load);
+    }
+    let mut plugins = Vec::with_capacity(loads.len());
+    for load in loads {
+        plugins.push(match load {
+            Load::Done(report) => report,
+            Load::Running(task) => task.await.expect("a plugin load task panicked"),
+        });
     }
     Registry { plugins }
+}
+
+enum Load {
+    Done(PluginReport),
+    Running(tokio::task::JoinHandle<PluginReport>),
 }
 
 async fn load_one(
@@ -268,7 +286,7 @@ fn read_wasm(
 ) -> Result<std::borrow::Cow<'static, [u8]>, LoadError> {
     match source {
         Some(WasmSource::Embedded(bytes)) => Ok(std::borrow::Cow::Borrowed(bytes)),
-        Some(WasmSource::File(path)) => std::fs::read(path).map(std::borrow::Cow::Owned).map_err(|e| LoadError::Read {
+        Some(WasmSource::File(path)) => discovery::read_limited(path, discovery::MAX_COMPONENT_BYTES, "a plugin component").map(std::borrow::Cow::Owned).map_err(|e| LoadError::Read {
             id: manifest.id.clone(),
             path: path.display().to_string(),
             detail: if e.kind() == std::io::ErrorKind::NotFound {

@@ -15,6 +15,9 @@ use claw_plugin_host::{Limits, Runtime, StartError};
 
 pub const DEFAULT_PORT: u16 = 18789;
 const DEFAULT_MAX_BODY: usize = 10 << 20;
+const DEFAULT_MAX_CONNECTIONS: usize = 512;
+const DEFAULT_HEADER_TIMEOUT_MS: u64 = 10_000;
+const DEFAULT_MAX_MESSAGES: usize = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -40,6 +43,38 @@ pub struct GatewaySection {
     pub bind: Option<IpAddr>,
     pub auth: GatewayAuth,
     pub max_body_bytes: Option<usize>,
+    /// Open client connections at most; past it a connection gets a 503 and is closed.
+    pub max_connections: Option<usize>,
+    /// How long a connection may take to send a request head, counted from
+    /// when it starts waiting for one (so it also closes idle keep-alives).
+    pub header_timeout_ms: Option<u64>,
+    /// `Host` names (or `name:port`) accepted besides the loopback ones; `*` accepts any.
+    pub allowed_hosts: Vec<String>,
+    /// `Origin`s (`scheme://host[:port]`) accepted besides loopback ones; `*` accepts any.
+    pub allowed_origins: Vec<String>,
+    /// Messages per request at most.
+    pub max_messages: Option<usize>,
+}
+
+impl GatewaySection {
+    /// The settings the server enforces, with defaults filled in.
+    pub fn settings(&self) -> crate::server::Settings {
+        crate::server::Settings {
+            max_body: self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY),
+            max_connections: self
+                .max_connections
+                .unwrap_or(DEFAULT_MAX_CONNECTIONS)
+                .max(1),
+            header_timeout: Duration::from_millis(
+                self.header_timeout_ms
+                    .unwrap_or(DEFAULT_HEADER_TIMEOUT_MS)
+                    .max(1),
+            ),
+            allowed_hosts: self.allowed_hosts.clone(),
+            allowed_origins: self.allowed_origins.clone(),
+            max_messages: self.max_messages.unwrap_or(DEFAULT_MAX_MESSAGES).max(1),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -149,6 +184,7 @@ pub async fn run(state: StateDir, options: RunOptions) -> Result<(), GatewayErro
     if !bind.is_loopback() && !configured {
         return Err(GatewayError::ExposedWithoutToken(bind));
     }
+    private_gateway_files(&state)?;
     let addr = SocketAddr::new(bind, port);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| GatewayError::Bind {
         addr,
@@ -169,7 +205,7 @@ pub async fn run(state: StateDir, options: RunOptions) -> Result<(), GatewayErro
         state.clone(),
         app,
         token,
-        section.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY),
+        settings(&section, bind),
     ));
 
     let record = Running {
@@ -205,6 +241,36 @@ pub async fn run(state: StateDir, options: RunOptions) -> Result<(), GatewayErro
         let _ = std::fs::remove_file(&path);
     }
     tracing::info!("gateway stopped after {} requests", gateway.served());
+    Ok(())
+}
+
+/// The section's settings; a specific non-loopback bind address is also a
+/// host clients may name (an address is not a DNS-rebinding vector).
+fn settings(section: &GatewaySection, bind: IpAddr) -> crate::server::Settings {
+    let mut settings = section.settings();
+    if !bind.is_loopback() && !bind.is_unspecified() {
+        settings.allowed_hosts.push(bind.to_string());
+    }
+    settings
+}
+
+/// The gateway dir 0700 and its log 0600 (a log or dir left by an older
+/// version with the umask's mode is tightened).
+fn private_gateway_files(state: &StateDir) -> Result<(), GatewayError> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = gateway_dir(state);
+    let failed = |path: &Path, e: std::io::Error| GatewayError::Write {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| failed(&dir, e))?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| failed(&dir, e))?;
+    let log = log_path(state);
+    if log.exists() {
+        std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| failed(&log, e))?;
+    }
     Ok(())
 }
 

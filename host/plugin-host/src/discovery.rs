@@ -107,6 +107,55 @@ fn plugin_dirs_in(dir: &Path) -> Vec<PathBuf> {
     dirs
 }
 
+/// The largest plugin component claw reads (at install and at load).
+pub const MAX_COMPONENT_BYTES: u64 = 64 << 20;
+/// The largest plugin manifest claw reads.
+pub const MAX_MANIFEST_BYTES: u64 = 64 << 10;
+
+/// Read a plugin file of at most `limit` bytes; a larger one (or a device or
+/// pipe that never ends, such as a link to /dev/zero) is refused with an error
+/// that gives its size and the limit, after reading no more than the limit.
+pub fn read_limited(path: &Path, limit: u64, what: &str) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    let too_large = |size: String| {
+        std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!(
+                "{size}, over the limit of {} for {what}",
+                human_bytes(limit)
+            ),
+        )
+    };
+    if meta.is_file() && meta.len() > limit {
+        return Err(too_large(format!("the file is {} bytes", meta.len())));
+    }
+    let mut bytes = Vec::with_capacity(if meta.is_file() {
+        meta.len() as usize
+    } else {
+        0
+    });
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        let kind = if meta.is_file() {
+            "the file"
+        } else {
+            "not a regular file: it"
+        };
+        return Err(too_large(format!("{kind} has more than {limit} bytes")));
+    }
+    Ok(bytes)
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB ({n} bytes)", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB ({n} bytes)", n >> 10),
+        n => format!("{n} bytes"),
+    }
+}
+
 /// A candidate from a plugin folder: its manifest and where its component is.
 pub fn from_dir(origin: Origin, dir: &Path) -> Candidate {
     let folder = dir
@@ -114,7 +163,9 @@ pub fn from_dir(origin: Origin, dir: &Path) -> Candidate {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| dir.display().to_string());
     let manifest_path = dir.join(manifest::FILE_NAME);
-    let manifest = match std::fs::read_to_string(&manifest_path) {
+    let text = read_limited(&manifest_path, MAX_MANIFEST_BYTES, "a plugin manifest")
+        .and_then(|bytes| String::from_utf8(bytes).map_err(std::io::Error::other));
+    let manifest = match text {
         Ok(text) => Manifest::parse(&text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ManifestError(format!(
             "no {} in {}; every plugin needs a manifest next to its .wasm (see the SDK README)",

@@ -9,7 +9,7 @@ use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::cache::{ArtifactCache, CacheOutcome};
-use crate::outbound::Outbound;
+use crate::outbound::Tls;
 use crate::state::HostState;
 
 /// How often the epoch advances; call deadlines are counted in these ticks.
@@ -18,23 +18,28 @@ pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Resource limits for plugin calls. Defaults suit a personal gateway.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Deadline of the load-time `describe` calls, which must not use the network.
+    /// Deadline of the load-time `describe` calls, which must not use the network
+    /// (they run with no grant), so a short one: a hanging describe costs every
+    /// `plugins list` and gateway start this long.
     pub describe_timeout: Duration,
     /// Deadline of a login, which may wait for the user to approve it.
     pub login_timeout: Duration,
     /// No plugin's memory cap may exceed this (the pooling allocator's slot size).
     pub memory_ceiling_bytes: usize,
     /// Instances alive at once across all plugins (the pooling allocator's size).
+    /// Each plugin has its own, much lower limit (`PluginLimits::max_concurrent`),
+    /// so one busy or stalled plugin leaves room for the others; should the pool
+    /// still run out, the call is refused as overloaded, not as a crash.
     pub max_instances: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            describe_timeout: Duration::from_secs(10),
+            describe_timeout: Duration::from_secs(2),
             login_timeout: Duration::from_secs(20 * 60),
             memory_ceiling_bytes: 1 << 30,
-            max_instances: 256,
+            max_instances: 512,
         }
     }
 }
@@ -50,7 +55,8 @@ pub struct Runtime {
     linker: Linker<HostState>,
     cache: ArtifactCache,
     limits: Limits,
-    pub(crate) outbound: Outbound,
+    /// TLS set-up for every plugin's outbound client.
+    pub(crate) tls: Tls,
 }
 
 impl Runtime {
@@ -67,14 +73,14 @@ impl Runtime {
         crate::sdk::add_to_linker(&mut linker).map_err(err)?;
         start_epoch_ticker(&engine);
         let cache = ArtifactCache::new(&engine, cache_dir);
-        let outbound = Outbound::new()
+        let tls = Tls::new()
             .map_err(|e| StartError(format!("TLS set-up for plugins' outbound HTTP: {e}")))?;
         Ok(Arc::new(Runtime {
             engine,
             linker,
             cache,
             limits,
-            outbound,
+            tls,
         }))
     }
 

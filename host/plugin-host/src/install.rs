@@ -86,11 +86,16 @@ pub fn resolve(path: &Path, manifest_path: Option<&Path>) -> Result<InstallSourc
         }
         (file, Some(path.to_path_buf()))
     };
-    let manifest_text =
-        std::fs::read_to_string(&manifest_file).map_err(|e| InstallError::Unreadable {
-            path: manifest_file.clone(),
-            detail: e.to_string(),
-        })?;
+    let manifest_text = discovery::read_limited(
+        &manifest_file,
+        discovery::MAX_MANIFEST_BYTES,
+        "a plugin manifest",
+    )
+    .and_then(|bytes| String::from_utf8(bytes).map_err(std::io::Error::other))
+    .map_err(|e| InstallError::Unreadable {
+        path: manifest_file.clone(),
+        detail: e.to_string(),
+    })?;
     let manifest = Manifest::parse(&manifest_text)
         .map_err(|e| InstallError::Manifest(format!("{}: {e}", manifest_file.display())))?;
     let wasm_path = match wasm_hint {
@@ -98,7 +103,9 @@ pub fn resolve(path: &Path, manifest_path: Option<&Path>) -> Result<InstallSourc
         None => {
             let dir = manifest_file.parent().unwrap_or(Path::new("."));
             let p = discovery::component_path(dir, &manifest.component);
-            if !p.is_file() {
+            // `exists`, not `is_file`: a link to a device is refused when read,
+            // with its size and the limit.
+            if !p.exists() {
                 return Err(InstallError::NoComponent {
                     component: manifest.component.clone(),
                     dir: dir.into(),
@@ -107,7 +114,12 @@ pub fn resolve(path: &Path, manifest_path: Option<&Path>) -> Result<InstallSourc
             p
         }
     };
-    let wasm = std::fs::read(&wasm_path).map_err(|e| InstallError::Unreadable {
+    let wasm = discovery::read_limited(
+        &wasm_path,
+        discovery::MAX_COMPONENT_BYTES,
+        "a plugin component",
+    )
+    .map_err(|e| InstallError::Unreadable {
         path: wasm_path.clone(),
         detail: e.to_string(),
     })?;

@@ -20,6 +20,9 @@ pub struct PluginLimits {
     pub max_output_bytes: usize,
     /// Log lines one request may write before the rest are dropped.
     pub log_lines_per_call: u32,
+    /// Calls (instances, a chat stream included until it ends) of this plugin
+    /// alive at once; one more is refused as overloaded.
+    pub max_concurrent: u32,
 }
 
 impl Default for PluginLimits {
@@ -30,6 +33,7 @@ impl Default for PluginLimits {
             max_event_bytes: 4 << 20,
             max_output_bytes: 32 << 20,
             log_lines_per_call: 1_000,
+            max_concurrent: 64,
         }
     }
 }

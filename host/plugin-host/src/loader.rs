@@ -274,4 +274,67 @@ mod tests {
             other => panic!("unexpected {other}"),
         }
     }
+
+    async fn echo(runtime: &Arc<Runtime>, limits: crate::PluginLimits) -> LoadedPlugin {
+        let bundled = BUNDLED.iter().find(|b| b.dir == "echo").unwrap();
+        let manifest = Manifest::parse(bundled.manifest).unwrap();
+        let settings = PluginSettings {
+            config_json: "{}".into(),
+            grant: Arc::new(NetworkGrant::none()),
+            prompter: Arc::new(Headless),
+            limits,
+        };
+        load(runtime, &manifest, bundled.wasm, settings)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_plugin_at_its_concurrency_limit_is_overloaded_until_a_stream_ends() {
+        let runtime = Runtime::new(Limits::default(), None).unwrap();
+        let limits = crate::PluginLimits {
+            max_concurrent: 2,
+            ..Default::default()
+        };
+        let loaded = echo(&runtime, limits).await;
+        let plugin = &loaded.plugin;
+        let a = plugin.chat(&request(Some("a"))).await.unwrap();
+        let _b = plugin.chat(&request(Some("b"))).await.unwrap();
+        let started = std::time::Instant::now();
+        let err = plugin.chat(&request(Some("c"))).await.err().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(err.reason(), Reason::Overloaded);
+        assert_eq!(
+            err.to_string(),
+            "plugin \"echo\" is overloaded: all 2 of its concurrent calls are in use \
+             (plugins.limits.maxConcurrent); chat was not started, try again shortly"
+        );
+        let failure = claw_types::Failure::from(err);
+        assert_eq!(failure.retry_after, Some(Duration::from_secs(1)));
+        assert!(plugin.degraded().is_none());
+        drop(a);
+        let mut c = plugin.chat(&request(Some("c"))).await.unwrap();
+        assert!(c.next().await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_full_instance_pool_is_overload_not_a_crash() {
+        let pool = Limits {
+            max_instances: 2,
+            ..Limits::default()
+        };
+        let runtime = Runtime::new(pool, None).unwrap();
+        let loaded = echo(&runtime, Default::default()).await;
+        let plugin = &loaded.plugin;
+        let _a = plugin.chat(&request(Some("a"))).await.unwrap();
+        let _b = plugin.chat(&request(Some("b"))).await.unwrap();
+        let err = plugin.chat(&request(Some("c"))).await.err().unwrap();
+        assert_eq!(err.reason(), Reason::Overloaded, "{err}");
+        assert_eq!(
+            err.to_string(),
+            "plugin \"echo\" is overloaded: the host's pool of 2 plugin instances is full; \
+             chat was not started, try again shortly"
+        );
+        assert!(plugin.degraded().is_none());
+    }
 }

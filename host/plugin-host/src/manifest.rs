@@ -188,6 +188,17 @@ pub fn validate_host_pattern(pattern: &str) -> Result<(), ManifestError> {
         return Err(bad("give the host name only, without scheme or path"));
     }
     let host = pattern.strip_prefix("*.").unwrap_or(pattern);
+    // An explicit port (`host:8443`, `[::1]:8080`): the host then gets that port
+    // only, instead of 443 and 80.
+    let host = match host.rsplit_once(':') {
+        Some((h, port)) if (h.ends_with(']') || !h.contains(':')) && !port.is_empty() => {
+            if port.parse::<u16>().map_or(true, |p| p == 0) {
+                return Err(bad("a port must be a number from 1 to 65535"));
+            }
+            h
+        }
+        _ => host,
+    };
     if host.starts_with('[') && host.ends_with(']') && host.len() > 2 {
         return Ok(());
     }
@@ -195,7 +206,7 @@ pub fn validate_host_pattern(pattern: &str) -> Result<(), ManifestError> {
         return Err(bad("a wildcard may only be a leading \"*.\""));
     }
     if host.contains(':') {
-        return Err(bad("ports are not part of a grant"));
+        return Err(bad("an IPv6 address goes in brackets"));
     }
     let label_ok = |l: &str| {
         !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')

@@ -1,22 +1,28 @@
-//! The one HTTP client behind every plugin's outbound request: keep-alive
-//! connections pooled per scheme and authority (shared by all plugins and
-//! instances, since every call runs on a fresh instance), `TCP_NODELAY` on
-//! every socket, TLS with the Mozilla roots, and the per-request timeouts of
-//! `wasi:http`. Grants are checked before a request gets here (`http.rs`).
+//! The HTTP client behind a plugin's outbound requests: keep-alive connections
+//! pooled per scheme and authority (one pool per plugin, shared by its
+//! instances, since every call runs on a fresh instance; never shared between
+//! plugins, whose grants differ), `TCP_NODELAY` on every socket, TLS with the
+//! Mozilla roots, and the per-request timeouts of `wasi:http`. Host names and
+//! ports are checked before a request gets here (`grant.rs`); the connector
+//! resolves the name, checks every address against the grant and connects to
+//! the addresses it checked.
 
 use std::error::Error as StdError;
 use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use hyper_rustls::HttpsConnector;
+use hyper_rustls::{ConfigBuilderExt, HttpsConnector};
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
+
+use crate::grant::{Denials, NetworkGrant, default_port};
 
 /// Idle connections are closed after this; shorter than the idle timeout of
 /// most servers, so a request rarely meets a connection the server just closed
@@ -33,36 +39,51 @@ const BETWEEN_BYTES_TIMEOUT: Duration = Duration::from_secs(120);
 /// `Instant::now()`, which must not overflow).
 const LONGEST_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// The TLS set-up every plugin's client shares (made once per runtime).
+#[derive(Clone)]
+pub struct Tls(Arc<rustls::ClientConfig>);
+
+impl Tls {
+    pub fn new() -> Result<Tls, rustls::Error> {
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()?
+        .with_webpki_roots()
+        .with_no_client_auth();
+        Ok(Tls(Arc::new(config)))
+    }
+}
+
 #[derive(Clone)]
 pub struct Outbound {
-    client: Client<HttpsConnector<HttpConnector>, WasiBody>,
+    client: Client<HttpsConnector<GrantedConnector>, WasiBody>,
 }
 
 impl Outbound {
-    pub fn new() -> Result<Outbound, rustls::Error> {
-        let mut tcp = HttpConnector::new();
-        tcp.set_nodelay(true);
-        tcp.enforce_http(false);
-        tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    /// The client of one plugin, which connects only where `grant` allows.
+    pub fn new(tls: &Tls, plugin: Arc<str>, grant: Arc<NetworkGrant>) -> Outbound {
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())?
+            .with_tls_config((*tls.0).clone())
             .https_or_http()
             .enable_http1()
-            .wrap_connector(tcp);
+            .wrap_connector(GrantedConnector { plugin, grant });
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .pool_max_idle_per_host(POOL_MAX_IDLE_PER_HOST)
             .build(https);
-        Ok(Outbound { client })
+        Outbound { client }
     }
 
     /// Send `request` and wait for the response head, with the plugin's
-    /// timeouts or the defaults.
+    /// timeouts or the defaults. A connection the grant refuses is noted in
+    /// `denials` and fails as denied.
     pub async fn send(
         &self,
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
+        denials: &Denials,
     ) -> Result<http::Response<WasiBody>, Error> {
         let options = options.unwrap_or_default();
         let bounded = |t: Option<Duration>, default: Duration| {
@@ -80,7 +101,16 @@ impl Outbound {
         )
         .await
         .map_err(|_| Error::ConnectionReadTimeout)?
-        .map_err(|e| to_wasi_error(&e))?;
+        .map_err(|e| {
+            let chain = std::iter::successors(e.source(), |&c| cause(c));
+            match chain.filter_map(|c| c.downcast_ref::<Denied>()).next() {
+                Some(Denied(why)) => {
+                    denials.note(format!("claw refused {why}"));
+                    Error::HttpRequestDenied
+                }
+                None => to_wasi_error(&e),
+            }
+        })?;
         let mut timer = tokio::time::interval(between_bytes);
         timer.reset();
         Ok(head.map(|incoming| {
@@ -90,6 +120,105 @@ impl Outbound {
             }
             .boxed_unsync()
         }))
+    }
+}
+
+/// A connection the grant refuses: the reason names the host, address and port.
+#[derive(Debug)]
+pub(crate) struct Denied(pub(crate) String);
+
+impl std::fmt::Display for Denied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl StdError for Denied {}
+
+/// Resolves a request's host once, checks every address against the plugin's
+/// grant, and connects to the first allowed one that answers: the address
+/// connected to is always one that was checked.
+#[derive(Clone)]
+pub(crate) struct GrantedConnector {
+    plugin: Arc<str>,
+    grant: Arc<NetworkGrant>,
+}
+
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+impl tower_service::Service<http::Uri> for GrantedConnector {
+    type Response = TokioIo<tokio::net::TcpStream>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { this.connect(uri).await })
+    }
+}
+
+impl GrantedConnector {
+    async fn connect(self, uri: http::Uri) -> Result<TokioIo<tokio::net::TcpStream>, BoxError> {
+        let host = uri
+            .host()
+            .ok_or("no host in the URI")?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = uri
+            .port_u16()
+            .or_else(|| default_port(uri.scheme_str().unwrap_or("https")))
+            .ok_or("no port for this scheme")?;
+        // The name and port were checked by the hook; check them again here,
+        // where the connection is made.
+        self.grant.check(&host, port).map_err(Denied)?;
+        let resolved: Vec<SocketAddr> = match host.parse::<IpAddr>() {
+            Ok(ip) => vec![SocketAddr::new(ip, port)],
+            Err(_) => tokio::time::timeout(
+                CONNECT_TIMEOUT,
+                tokio::net::lookup_host((host.as_str(), port)),
+            )
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "dns lookup timed out"))?
+            .map_err(|e| {
+                io::Error::other(format!("dns error: failed to lookup address {host}: {e}"))
+            })?
+            .collect(),
+        };
+        let mut allowed = Vec::new();
+        let mut refused = None;
+        for addr in resolved {
+            match self.grant.check_address(&host, port, addr.ip()) {
+                Ok(()) => allowed.push(addr),
+                Err(why) => {
+                    tracing::warn!(plugin = &*self.plugin, host, %addr, "outbound connection denied: {why}");
+                    refused.get_or_insert(why);
+                }
+            }
+        }
+        if allowed.is_empty() {
+            return Err(match refused {
+                Some(why) => Box::new(Denied(why)),
+                None => format!("dns error: failed to lookup address {host}: no addresses").into(),
+            });
+        }
+        let mut last = None;
+        for addr in allowed {
+            match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(addr)).await
+            {
+                Ok(Ok(stream)) => {
+                    let _ = stream.set_nodelay(true);
+                    return Ok(TokioIo::new(stream));
+                }
+                Ok(Err(e)) => last = Some(e),
+                Err(_) => last = Some(io::Error::new(io::ErrorKind::TimedOut, "connect timed out")),
+            }
+        }
+        Err(Box::new(last.expect("at least one address was tried")))
     }
 }
 

@@ -10,12 +10,14 @@ use claw_types::{
     AuthInfo, ChatEvent, ChatRequest, Credential, Failure, LoginResult, PluginError, ProviderInfo,
     Reason,
 };
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::Store;
 use wasmtime::component::InstancePre;
 
 use crate::engine::{EPOCH_TICK, Runtime};
-use crate::grant::{GrantHooks, NetworkGrant};
+use crate::grant::{Denials, GrantHooks, NetworkGrant};
 use crate::limits::{Limiter, PluginLimits};
+use crate::outbound::Outbound;
 use crate::prompts::Prompter;
 use crate::sdk::{self, Exports};
 use crate::state::HostState;
@@ -49,6 +51,16 @@ pub enum CallError {
         what: &'static str,
         limit: usize,
     },
+    /// The plugin is at its concurrency limit (or the host's instance pool is
+    /// full): the call was not started. Not a fault of the plugin; retry later.
+    #[error(
+        "plugin \"{plugin}\" is overloaded: {detail}; {what} was not started, try again shortly"
+    )]
+    Overloaded {
+        plugin: String,
+        what: &'static str,
+        detail: String,
+    },
     /// The plugin returned a classified error of its own.
     #[error("plugin \"{plugin}\": {}", error.message)]
     Plugin { plugin: String, error: PluginError },
@@ -57,7 +69,10 @@ pub enum CallError {
 impl CallError {
     /// A failure of the plugin itself (not of the upstream it talks to).
     pub fn is_plugin_fault(&self) -> bool {
-        !matches!(self, CallError::Plugin { .. })
+        !matches!(
+            self,
+            CallError::Plugin { .. } | CallError::Overloaded { .. }
+        )
     }
 
     /// The failover reason.
@@ -68,6 +83,7 @@ impl CallError {
             CallError::Memory { .. } => Reason::PluginMemory,
             CallError::Trap { .. } => Reason::PluginTrap,
             CallError::Output { .. } => Reason::PluginOutput,
+            CallError::Overloaded { .. } => Reason::Overloaded,
         }
     }
 }
@@ -75,13 +91,23 @@ impl CallError {
 impl From<CallError> for Failure {
     fn from(e: CallError) -> Failure {
         let mut failure = Failure::new(e.reason(), e.to_string());
-        if let CallError::Plugin { error, .. } = e {
-            failure.status = error.status;
-            failure.retry_after = error.retry_after_ms.map(Duration::from_millis);
+        match e {
+            CallError::Plugin { error, .. } => {
+                failure.status = error.status;
+                failure.retry_after = error.retry_after_ms.map(Duration::from_millis);
+            }
+            CallError::Overloaded { .. } => failure.retry_after = Some(OVERLOAD_RETRY_AFTER),
+            _ => {}
         }
         failure
     }
 }
+
+/// How long a call waits for one of the plugin's concurrency slots before it
+/// is refused as overloaded.
+const SLOT_WAIT: Duration = Duration::from_millis(200);
+/// The retry hint of an overloaded call.
+pub const OVERLOAD_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// Consecutive faults (traps, timeouts, memory, oversized output) after which a
 /// plugin is reported as degraded; one good call clears it.
@@ -110,6 +136,10 @@ pub struct Plugin {
     exports: Arc<Exports>,
     settings: PluginSettings,
     health: Mutex<Health>,
+    /// One permit per call in flight (a chat stream holds its own until it ends).
+    slots: Arc<Semaphore>,
+    /// This plugin's HTTP client, which connects only where its grant allows.
+    outbound: Outbound,
 }
 
 impl Plugin {
@@ -120,6 +150,8 @@ impl Plugin {
         exports: Exports,
         settings: PluginSettings,
     ) -> Plugin {
+        let slots = Arc::new(Semaphore::new(settings.limits.max_concurrent as usize));
+        let outbound = Outbound::new(&runtime.tls, id.into(), settings.grant.clone());
         Plugin {
             id: id.into(),
             runtime,
@@ -127,6 +159,8 @@ impl Plugin {
             exports: Arc::new(exports),
             settings,
             health: Default::default(),
+            slots,
+            outbound,
         }
     }
 
@@ -135,6 +169,7 @@ impl Plugin {
     pub fn with_grant(&self, grant: NetworkGrant) -> Plugin {
         let mut settings = self.settings.clone();
         settings.grant = Arc::new(grant);
+        let outbound = Outbound::new(&self.runtime.tls, self.id.clone(), settings.grant.clone());
         Plugin {
             id: self.id.clone(),
             runtime: self.runtime.clone(),
@@ -142,6 +177,8 @@ impl Plugin {
             exports: self.exports.clone(),
             settings,
             health: Default::default(),
+            slots: self.slots.clone(),
+            outbound,
         }
     }
 
@@ -166,7 +203,8 @@ impl Plugin {
         let hooks = GrantHooks {
             plugin: self.id.clone(),
             grant: self.settings.grant.clone(),
-            outbound: self.runtime.outbound.clone(),
+            outbound: self.outbound.clone(),
+            denials: Denials::default(),
         };
         let state = HostState::new(
             self.id.clone(),
@@ -208,6 +246,26 @@ impl Plugin {
         result
     }
 
+    /// One of the plugin's concurrency slots, waiting briefly for one.
+    async fn slot(&self, what: &'static str) -> Result<OwnedSemaphorePermit, CallError> {
+        let slots = self.slots.clone();
+        match tokio::time::timeout(SLOT_WAIT, slots.acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => {
+                let limit = self.settings.limits.max_concurrent;
+                let e = CallError::Overloaded {
+                    plugin: self.id.to_string(),
+                    what,
+                    detail: format!(
+                        "all {limit} of its concurrent calls are in use (plugins.limits.maxConcurrent)"
+                    ),
+                };
+                tracing::warn!(plugin = &*self.id, "{e}");
+                Err(e)
+            }
+        }
+    }
+
     /// Instantiate afresh and run one export, with the deadline; a classified
     /// error the plugin returned itself becomes `CallError::Plugin`.
     async fn call<R>(
@@ -219,7 +277,8 @@ impl Plugin {
             &mut Store<HostState>,
             &wasmtime::component::Instance,
         ) -> wasmtime::Result<Result<R, PluginError>>,
-    ) -> Result<(R, Store<HostState>), CallError> {
+    ) -> Result<(R, Store<HostState>, OwnedSemaphorePermit), CallError> {
+        let permit = self.slot(what).await?;
         let mut store = self.store();
         let result = self
             .with_deadline(&mut store, what, limit, async |store| {
@@ -228,12 +287,17 @@ impl Plugin {
             })
             .await?;
         match result {
-            Ok(value) => Ok((value, store)),
-            Err(error) => Err(self.plugin_error(error)),
+            Ok(value) => Ok((value, store, permit)),
+            Err(error) => Err(self.plugin_error(&store, error)),
         }
     }
 
-    fn plugin_error(&self, error: PluginError) -> CallError {
+    /// A plugin's own error; when the host refused one of its requests during
+    /// the call, what was refused and why is added (the plugin only saw "denied").
+    fn plugin_error(&self, store: &Store<HostState>, mut error: PluginError) -> CallError {
+        if let Some(denied) = store.data().denials() {
+            error.message = format!("{} ({denied})", error.message);
+        }
         CallError::Plugin {
             plugin: self.id.to_string(),
             error,
@@ -282,11 +346,35 @@ impl Plugin {
         limit: Duration,
     ) -> CallError {
         let plugin = self.id.to_string();
-        if let Some(wasmtime::Trap::Interrupt) = e.downcast_ref::<wasmtime::Trap>() {
-            return CallError::Timeout {
+        match e.downcast_ref::<wasmtime::Trap>() {
+            Some(wasmtime::Trap::Interrupt) => {
+                return CallError::Timeout {
+                    plugin,
+                    what,
+                    limit,
+                };
+            }
+            Some(wasmtime::Trap::StackOverflow) => {
+                return CallError::Trap {
+                    plugin,
+                    what,
+                    detail: "ran out of stack (infinite recursion?)".into(),
+                };
+            }
+            _ => {}
+        }
+        // The shared instance pool is full: the host is overloaded, the plugin
+        // did nothing wrong.
+        if e.chain()
+            .any(|c| c.is::<wasmtime::PoolConcurrencyLimitError>())
+        {
+            return CallError::Overloaded {
                 plugin,
                 what,
-                limit,
+                detail: format!(
+                    "the host's pool of {} plugin instances is full",
+                    self.runtime.limits().max_instances
+                ),
             };
         }
         if store.data().limiter.memory_refused {
@@ -305,7 +393,7 @@ impl Plugin {
 
     pub async fn describe_provider(&self) -> Result<ProviderInfo, CallError> {
         let limit = self.runtime.limits().describe_timeout;
-        let (info, _) = self
+        let (info, ..) = self
             .call("describe", limit, async |exports, store, instance| {
                 Ok(Ok(exports.describe(store, instance).await?))
             })
@@ -315,7 +403,7 @@ impl Plugin {
 
     pub async fn describe_auth(&self) -> Result<AuthInfo, CallError> {
         let limit = self.runtime.limits().describe_timeout;
-        let (info, _) = self
+        let (info, ..) = self
             .call("describe-auth", limit, async |exports, store, instance| {
                 Ok(Ok(exports.describe_auth(store, instance).await?))
             })
@@ -327,7 +415,7 @@ impl Plugin {
     /// the longer login deadline.
     pub async fn login(&self, method: &str) -> Result<LoginResult, CallError> {
         let limit = self.runtime.limits().login_timeout;
-        let (result, _) = self
+        let (result, ..) = self
             .call("login", limit, async |exports, store, instance| {
                 exports.login(store, instance, method).await
             })
@@ -342,7 +430,7 @@ impl Plugin {
         credential: &Credential,
     ) -> Result<Credential, CallError> {
         let limit = self.settings.limits.call_timeout;
-        let (fresh, _) = self
+        let (fresh, ..) = self
             .call("refresh", limit, async |exports, store, instance| {
                 exports.refresh(store, instance, method, credential).await
             })
@@ -353,7 +441,7 @@ impl Plugin {
     /// Start a chat on a fresh instance; the stream owns that instance.
     pub async fn chat(&self, request: &ChatRequest) -> Result<ChatStream<'_>, CallError> {
         let limit = self.settings.limits.call_timeout;
-        let (stream, store) = self
+        let (stream, store, permit) = self
             .call("chat", limit, async |exports, store, instance| {
                 exports.chat(store, instance, request).await
             })
@@ -364,6 +452,7 @@ impl Plugin {
             stream,
             done: false,
             output_bytes: 0,
+            _permit: permit,
         })
     }
 }
@@ -376,6 +465,8 @@ pub struct ChatStream<'p> {
     done: bool,
     /// Reply text returned so far, against `max_output_bytes`.
     output_bytes: usize,
+    /// The plugin's concurrency slot, held until the stream is dropped.
+    _permit: OwnedSemaphorePermit,
 }
 
 impl ChatStream<'_> {
@@ -402,7 +493,7 @@ impl ChatStream<'_> {
             }
             Ok(Err(error)) => {
                 self.done = true;
-                return Err(plugin.plugin_error(error));
+                return Err(plugin.plugin_error(&self.store, error));
             }
             Err(e) => {
                 self.done = true;

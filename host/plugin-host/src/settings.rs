@@ -74,6 +74,7 @@ pub struct LimitsEntry {
     pub max_event_bytes: Option<usize>,
     pub max_output_bytes: Option<usize>,
     pub log_lines_per_call: Option<u32>,
+    pub max_concurrent: Option<u32>,
 }
 
 impl LimitsEntry {
@@ -87,6 +88,7 @@ impl LimitsEntry {
             max_event_bytes: self.max_event_bytes.unwrap_or(base.max_event_bytes),
             max_output_bytes: self.max_output_bytes.unwrap_or(base.max_output_bytes),
             log_lines_per_call: self.log_lines_per_call.unwrap_or(base.log_lines_per_call),
+            max_concurrent: self.max_concurrent.unwrap_or(base.max_concurrent).max(1),
         }
     }
 }

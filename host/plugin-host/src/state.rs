@@ -18,6 +18,8 @@ pub struct HostState {
     pub(crate) limiter: Limiter,
     /// Log lines this request may still write (a flood is cut, not forwarded).
     pub(crate) log_budget: u32,
+    /// Prompts this call may still show the user (see `sdk::imports::prompt`).
+    pub(crate) prompt_budget: u32,
     table: ResourceTable,
     wasi: WasiCtx,
     http: WasiHttpCtx,
@@ -46,11 +48,19 @@ impl HostState {
             prompter,
             limiter,
             log_budget,
+            prompt_budget: crate::sdk::imports::PROMPTS_PER_CALL,
             table: ResourceTable::new(),
             wasi,
             http: WasiHttpCtx::new(),
             hooks,
         }
+    }
+}
+
+impl HostState {
+    /// The last outbound request the host refused during this call, and why.
+    pub(crate) fn denials(&self) -> Option<String> {
+        self.hooks.denials.last()
     }
 }
 

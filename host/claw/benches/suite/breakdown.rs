@@ -40,8 +40,10 @@ pub fn bench(direct: &Target, through: &Target, upstream: &Upstream) -> Breakdow
     let runtime = Runtime::new(Limits::default(), None).unwrap();
     let openai = bundled("openai-completions");
     let manifest = Manifest::parse(openai.manifest).unwrap();
+    // The stand-in's URL, as a user would configure it for a provider.
+    let base_url = upstream.url();
     let settings = PluginSettings {
-        grant: Arc::new(NetworkGrant::new(vec!["127.0.0.1".into()], [], None)),
+        grant: Arc::new(NetworkGrant::new(vec![], [base_url.as_str()], None)),
         ..settings()
     };
     let plugin = rt

@@ -234,6 +234,12 @@ fn report(saved: &Saved) {
             backup.display()
         );
     }
+    if !saved.changed.is_empty() {
+        println!("The login changed claw.json:");
+        for path in &saved.changed {
+            println!("  {path}");
+        }
+    }
 }
 
 /// The key from `$VAR`, else stdin (hidden when it is a terminal).

@@ -184,7 +184,9 @@ async fn start(state: &StateDir, args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let log = daemon::log_path(state);
     std::fs::create_dir_all(daemon::gateway_dir(state))?;
+    use std::os::unix::fs::OpenOptionsExt;
     let log_file = std::fs::OpenOptions::new()
+        .mode(0o600)
         .create(true)
         .append(true)
         .open(&log)?;

@@ -1,13 +1,17 @@
 //! The secrets file, `$CLAW_STATE_DIR/auth/profiles.json`: mode 0600 in a 0700
 //! folder, every change a locked read-modify-write that replaces the file
 //! atomically, so a crash mid-save leaves the old file or the new one, never a
-//! mix. A lock file serialises writers (and refreshes) across processes.
+//! mix. A lock file serialises writers (and refreshes) across processes; a
+//! writer holding it removes any temp file a killed writer left behind.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use super::login::LoginChecks;
+use claw_types::fs::create_private_dir;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -84,6 +88,8 @@ struct StoreFile {
 #[derive(Debug, Clone)]
 pub struct AuthStore {
     dir: PathBuf,
+    /// What a login's config patch is checked against (see `login`); in memory only.
+    login_checks: Arc<LoginChecks>,
 }
 
 /// Held while a writer (or a refresh) owns the store; dropping it releases it.
@@ -95,7 +101,19 @@ impl AuthStore {
     pub fn new(state_root: &Path) -> AuthStore {
         AuthStore {
             dir: state_root.join("auth"),
+            login_checks: Arc::default(),
         }
+    }
+
+    /// The same store, with what `login::save_login` checks a patch against
+    /// (the loaded plugins' network grants and the catalog's models).
+    pub fn with_login_checks(mut self, checks: LoginChecks) -> AuthStore {
+        self.login_checks = Arc::new(checks);
+        self
+    }
+
+    pub fn login_checks(&self) -> &LoginChecks {
+        &self.login_checks
     }
 
     pub fn path(&self) -> PathBuf {
@@ -170,23 +188,16 @@ impl AuthStore {
             profiles,
         })
         .expect("profiles serialize");
+        // Under the lock no other writer is mid-save, so every temp file beside
+        // the store is a leftover of a killed one, holding keys: remove them all.
         create_private_dir(&self.dir)
-            .and_then(|()| claw_types::fs::write_atomic(&path, &bytes, Some(0o600)))
+            .and_then(|()| claw_types::fs::remove_stale_temps(&path, None))
+            .and_then(|_| claw_types::fs::write_atomic(&path, &bytes, Some(0o600)))
             .map_err(|e| StoreError::Write {
                 path,
                 detail: e.to_string(),
             })
     }
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    std::fs::create_dir_all(dir)?;
-    #[cfg(unix)]
-    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -241,6 +252,27 @@ mod tests {
             !debug.contains("sk-secret-1") && debug.contains("sha256:"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn a_save_removes_the_temp_files_killed_writers_left_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = AuthStore::new(dir.path());
+        let auth = dir.path().join("auth");
+        std::fs::create_dir_all(&auth).unwrap();
+        for stale in [".profiles.json.tmp-12345", ".profiles.json.tmp-777-3"] {
+            std::fs::write(auth.join(stale), b"{\"access\": \"sk-stale-secret\"}").unwrap();
+        }
+        std::fs::write(auth.join("notes.txt"), b"mine").unwrap();
+        store
+            .update(|p| p.insert("minimax:default".into(), profile("sk-secret-1")))
+            .unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(&auth)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["notes.txt", "profiles.json", "profiles.lock"]);
     }
 
     #[test]

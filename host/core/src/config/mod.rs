@@ -233,9 +233,35 @@ impl ConfigFile {
         let mut text =
             serde_json::to_string_pretty(&self.value).expect("a JSON value always serializes");
         text.push('\n');
-        claw_types::fs::write_atomic(&self.path, text.as_bytes(), None).map_err(werr)?;
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            claw_types::fs::create_private_dir(dir).map_err(werr)?;
+        }
+        // claw.json has no lock, so only temp files a killed save left long ago
+        // are removed (a live writer's exists for milliseconds); they may hold keys.
+        let _ = claw_types::fs::remove_stale_temps(&self.path, Some(STALE_TEMP_AGE));
+        let mode = file_mode(&self.path);
+        claw_types::fs::write_atomic(&self.path, text.as_bytes(), Some(mode)).map_err(werr)?;
         Ok(backup)
     }
+}
+
+/// A temp file of claw.json this old was left by a save that never finished.
+const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The mode claw.json is written with: it may hold keys (`env`) and the gateway
+/// token, so 0600, or the existing file's mode when that is stricter (0400 stays
+/// 0400). A file others could read becomes 0600.
+fn file_mode(path: &Path) -> u32 {
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o600;
+        // Never one claw itself could not read back.
+        if mode & 0o400 != 0 {
+            return mode;
+        }
+    }
+    let _ = path;
+    0o600
 }
 
 /// Relative paths in config are relative to the config file; `~/` is home.
@@ -422,6 +448,76 @@ mod tests {
         );
         assert_eq!(nesting_depth(&text), 3);
         assert!(ConfigFile::parse(path, &text).is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn saves_are_0600_or_stricter_whatever_the_file_had() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let chmod = |p: &Path, m: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        // A new file, in a state dir that does not exist yet.
+        let path = dir.path().join("state/claw.json");
+        let mut cfg = ConfigFile::load(&path).unwrap();
+        cfg.set_plugin_enabled("echo", false).unwrap();
+        cfg.save().unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        // 0600 stays 0600 (it became 0644 with the umask's mode before);
+        // 0644 becomes 0600; 0400 stays 0400.
+        for (before, after) in [
+            (0o600, 0o600),
+            (0o644, 0o600),
+            (0o666, 0o600),
+            (0o400, 0o400),
+        ] {
+            let path = write(dir.path(), r#"{"env": {"KEY": "sk-1"}}"#);
+            chmod(&path, before);
+            let mut cfg = ConfigFile::load(&path).unwrap();
+            cfg.set_plugin_enabled("echo", false).unwrap();
+            cfg.save().unwrap();
+            assert_eq!(mode(&path), after, "{before:o}");
+            chmod(&path, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_save_removes_only_old_temp_files_of_claw_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "{}");
+        let old = dir.path().join(".claw.json.tmp-12345");
+        let fresh = dir.path().join(".claw.json.tmp-777-1");
+        std::fs::write(&old, r#"{"env": {"KEY": "sk-old"}}"#).unwrap();
+        std::fs::write(&fresh, r#"{"env": {"KEY": "sk-live"}}"#).unwrap();
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(hour_ago)
+            .unwrap();
+        let mut cfg = ConfigFile::load(&path).unwrap();
+        cfg.set_plugin_enabled("echo", true).unwrap();
+        cfg.save().unwrap();
+        assert!(!old.exists(), "a temp file an hour old is a killed save's");
+        assert!(fresh.exists(), "a fresh one may be another writer's");
+    }
+
+    #[test]
+    fn user_written_variables_in_plugin_config_are_substituted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            r#"{"env": {"MY_REGION": "eu"}, "plugins": {"entries": {"a": {"config": {"region": "${MY_REGION}"}}}}}"#,
+        );
+        let plugins = ConfigFile::load(&path).unwrap().plugins().unwrap();
+        assert_eq!(
+            plugins.entries["a"].config,
+            Some(serde_json::json!({"region": "eu"}))
+        );
     }
 
     #[test]

@@ -100,7 +100,10 @@ impl Cooldowns {
 
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         let bytes = serde_json::to_vec_pretty(self).expect("cooldowns serialize");
-        claw_types::fs::write_atomic(path, &bytes, None)
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            claw_types::fs::create_private_dir(dir)?;
+        }
+        claw_types::fs::write_atomic(path, &bytes, Some(0o600))
     }
 
     /// If `target` is cooling down at `now`: how long is left, and why.
@@ -239,5 +242,32 @@ mod tests {
         assert!(c.remaining(&a, 0).is_none());
         c.record_failure(&a, Reason::Auth, None, &settings, 0);
         assert_eq!(c.remaining(&b, 0).map(|r| r.1), Some(Reason::Auth));
+    }
+
+    #[test]
+    fn the_cooldowns_file_is_private_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("router").join("cooldowns.json");
+        let target = ModelRef {
+            provider: "p".into(),
+            model: "m".into(),
+        };
+        let mut c = Cooldowns::default();
+        c.record_failure(
+            &target,
+            Reason::RateLimit,
+            None,
+            &FailoverSettings::default(),
+            0,
+        );
+        c.save(&path).unwrap();
+        assert!(Cooldowns::load(&path).remaining(&target, 0).is_some());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&path), 0o600);
+            assert_eq!(mode(path.parent().unwrap()), 0o700);
+        }
     }
 }

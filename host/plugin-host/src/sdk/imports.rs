@@ -7,6 +7,13 @@ use crate::state::HostState;
 /// flood the host log with one call).
 const MAX_LOG_LINE: usize = 4096;
 
+/// Prompts (codes, URLs, progress lines, questions) one call may show the
+/// user; past this they are dropped (questions get no answer), so a plugin
+/// cannot flood the terminal or the gateway log.
+pub(crate) const PROMPTS_PER_CALL: u32 = 100;
+/// Longest text of one prompt; longer ones are cut.
+const MAX_PROMPT_TEXT: usize = 2048;
+
 pub(crate) enum Level {
     Trace,
     Debug,
@@ -26,14 +33,7 @@ pub(crate) fn log(state: &mut HostState, level: Level, mut message: String) {
         }
         _ => state.log_budget -= 1,
     }
-    if message.len() > MAX_LOG_LINE {
-        let mut cut = MAX_LOG_LINE;
-        while !message.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        message.truncate(cut);
-        message.push_str(" [cut]");
-    }
+    cut(&mut message, MAX_LOG_LINE);
     let plugin = &*state.plugin;
     match level {
         Level::Trace => tracing::trace!(target: "claw::plugin", plugin, "{message}"),
@@ -42,4 +42,37 @@ pub(crate) fn log(state: &mut HostState, level: Level, mut message: String) {
         Level::Warn => tracing::warn!(target: "claw::plugin", plugin, "{message}"),
         Level::Error => tracing::error!(target: "claw::plugin", plugin, "{message}"),
     }
+}
+
+/// Cut `text` to at most `max` bytes (on a character boundary), marked.
+fn cut(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut at = max;
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        text.truncate(at);
+        text.push_str(" [cut]");
+    }
+}
+
+/// Take one prompt from the call's budget: `Some` with the texts cut to size
+/// while it lasts, `None` (and one warning) once it is spent.
+pub(crate) fn prompt<const N: usize>(
+    state: &mut HostState,
+    mut texts: [String; N],
+) -> Option<[String; N]> {
+    match state.prompt_budget {
+        0 => return None,
+        1 => {
+            state.prompt_budget = 0;
+            tracing::warn!(target: "claw::plugin", plugin = &*state.plugin, "too many prompts in one call (more than {PROMPTS_PER_CALL}); dropping the rest");
+            return None;
+        }
+        _ => state.prompt_budget -= 1,
+    }
+    for text in &mut texts {
+        cut(text, MAX_PROMPT_TEXT);
+    }
+    Some(texts)
 }

@@ -5,7 +5,7 @@
 //! a module and a line in each `match` below; `SUPPORTED` follows from them.
 
 pub mod compat;
-mod imports;
+pub(crate) mod imports;
 mod v0_1;
 
 use semver::Version;

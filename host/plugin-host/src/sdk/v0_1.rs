@@ -186,19 +186,25 @@ impl claw::plugin::config::Host for HostState {
 
 impl claw::plugin::prompts::Host for HostState {
     async fn show_code(&mut self, code: String, url: String) {
-        self.prompter.show_code(&code, &url)
+        if let Some([code, url]) = imports::prompt(self, [code, url]) {
+            self.prompter.show_code(&code, &url)
+        }
     }
     async fn open_url(&mut self, url: String) -> bool {
-        self.prompter.open_url(&url)
+        imports::prompt(self, [url]).is_some_and(|[url]| self.prompter.open_url(&url))
     }
     async fn ask(&mut self, question: String, secret: bool) -> Option<String> {
+        let [question] = imports::prompt(self, [question])?;
         self.prompter.ask(&question, secret)
     }
     async fn pick(&mut self, question: String, options: Vec<String>) -> Option<u32> {
+        let [question] = imports::prompt(self, [question])?;
         self.prompter.pick(&question, &options)
     }
     async fn progress(&mut self, message: String) {
-        self.prompter.progress(&message)
+        if let Some([message]) = imports::prompt(self, [message]) {
+            self.prompter.progress(&message)
+        }
     }
 }
 
