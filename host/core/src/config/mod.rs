@@ -14,6 +14,7 @@ pub use models::{AgentsSection, ModelsSection};
 
 use std::path::{Path, PathBuf};
 
+use claw_types::json::kind;
 use serde_json::{Map, Value};
 
 #[derive(Debug, thiserror::Error)]
@@ -326,17 +327,6 @@ fn nesting_depth(text: &str) -> usize {
         }
     }
     max
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]
