@@ -214,17 +214,7 @@ mod tests {
     #[tokio::test]
     async fn echo_streams_each_request_on_a_fresh_instance() {
         let runtime = Runtime::new(Limits::default(), None).unwrap();
-        let bundled = BUNDLED.iter().find(|b| b.dir == "echo").unwrap();
-        let manifest = Manifest::parse(bundled.manifest).unwrap();
-        let settings = PluginSettings {
-            config_json: "{}".into(),
-            grant: Arc::new(NetworkGrant::none()),
-            prompter: Arc::new(Headless),
-            limits: Default::default(),
-        };
-        let loaded = load(&runtime, &manifest, bundled.wasm, settings)
-            .await
-            .unwrap();
+        let loaded = echo(&runtime, Default::default()).await;
         assert_eq!(loaded.sdk.label(), "claw:plugin@0.1.0");
         assert_eq!(
             loaded.provider.as_ref().unwrap().apis,
