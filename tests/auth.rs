@@ -495,6 +495,25 @@ fn config_of(claw: &Claw) -> Value {
     serde_json::from_str(&std::fs::read_to_string(claw.dir().join("claw.json")).unwrap()).unwrap()
 }
 
+/// Issue 12, item 6: a plugin's prompts had no budget (10,000 lines of 100 KB
+/// reached the terminal). Now one call shows at most 100, each cut to 2 KB.
+#[test]
+fn a_login_that_floods_prompts_shows_a_bounded_few() {
+    let claw = evil_claw(&json!({}));
+    let run = evil_login(&claw, "flood");
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let shown = format!("{}{}", run.stdout, run.stderr);
+    let lines = shown.lines().filter(|l| l.contains("xxxx")).count();
+    println!(
+        "flooding login: {lines} progress lines, {} bytes of output",
+        shown.len()
+    );
+    assert!((1..=100).contains(&lines), "{lines} lines");
+    assert!(shown.len() < 100 * 2200 + 10_000, "{} bytes", shown.len());
+    assert!(shown.contains(" [cut]"), "{}", &shown[..500]);
+    assert!(shown.contains("Logged in to Evil (flood)."), "{shown:.300}");
+}
+
 /// Issue 12, item 1: a login's config patch planted a gateway token, bound the
 /// gateway to 0.0.0.0, pinned `anthropic` to the plugin and put `${HOME}` and a
 /// loopback URL into its own config. Now none of it lands, and the user is told.

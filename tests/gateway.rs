@@ -832,15 +832,22 @@ fn a_client_that_leaves_mid_stream_ends_the_upstream_stream() {
     let took = ended.saturating_duration_since(left);
     eprintln!("the upstream stream ended {took:?} after the client left");
     assert_eq!(upstream.finished_streams(), 0);
-    // The plugin host reads an abandoned upstream body on for up to 2 s (to
-    // reuse its connection; plugin-host outbound.rs), which bounds this.
-    assert!(took < Duration::from_millis(2500), "{took:?}");
+    assert!(took < Duration::from_secs(1), "{took:?}");
     assert!(gw.log().contains("the client went away"), "{}", gw.log());
 }
 
 #[test]
 fn clients_that_do_not_read_cost_the_gateway_little_memory() {
     let upstream = Upstream::start();
+    upstream.behave("MiniMax-M2.1", Behavior::Reply("warm".into()));
+    upstream.behave("qwen3-8b", Behavior::Reply("warm".into()));
+    let (_claw, gw) = gateway_with(&upstream);
+    // Warm up both plugins: instances, pools, the upstream connections.
+    for model in ["lmstudio/qwen3-8b", "minimax/MiniMax-M2.1"] {
+        let (status, _) = gw.call("POST", "/v1/chat/completions",
+            &json!({"model": model, "stream": true, "messages": [{"role": "user", "content": "hi"}]}));
+        assert_eq!(status, 200);
+    }
     // ~200 MB per request if the gateway buffered it all.
     upstream.behave(
         "MiniMax-M2.1",
@@ -849,30 +856,38 @@ fn clients_that_do_not_read_cost_the_gateway_little_memory() {
             bytes: 1024,
         },
     );
-    upstream.behave("qwen3-8b", Behavior::Reply("warm".into()));
-    let (_claw, gw) = gateway_with(&upstream);
-    // Warm up: plugin instances, pools, the upstream connection.
-    let (status, _) = gw.call("POST", "/v1/chat/completions",
-        &json!({"model": "lmstudio/qwen3-8b", "stream": true, "messages": [{"role": "user", "content": "hi"}]}));
-    assert_eq!(status, 200);
     // The stand-in counts a stream finished after its last pause.
     std::thread::sleep(Duration::from_millis(300));
     let (before, warm) = (gw.rss_kib(), upstream.finished_streams());
     let clients: Vec<_> = (0..10)
         .map(|_| open_stream(&gw, "minimax/MiniMax-M2.1", 0))
         .collect();
-    std::thread::sleep(Duration::from_secs(2));
-    let after = gw.rss_kib();
+    // The first seconds pay for ten plugin instances and their buffers (longer
+    // in a debug build under load); a gateway that buffers what nobody reads
+    // keeps growing (~100 MB/s here), one that holds the upstream back levels
+    // off: wait for a second without growth.
+    let started = std::time::Instant::now();
+    let mut samples = vec![gw.rss_kib()];
+    while samples.len() < 3 || samples[samples.len() - 1] > samples[samples.len() - 3] + 1024 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the gateway kept growing: {samples:?} KiB"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        samples.push(gw.rss_kib());
+    }
+    let after = *samples.last().unwrap();
     let grown_mib = after.saturating_sub(before) as f64 / 1024.0;
     eprintln!(
-        "10 clients that read nothing for 2 s: gateway RSS {before} KiB -> {after} KiB (+{grown_mib:.1} MiB)"
+        "10 clients that read nothing: gateway RSS {before} KiB -> {after} KiB (+{grown_mib:.1} MiB), level after {:.1} s",
+        started.elapsed().as_secs_f64()
     );
     assert_eq!(
         upstream.finished_streams(),
         warm,
         "the upstream streams were held back"
     );
-    assert!(grown_mib < 30.0, "+{grown_mib:.1} MiB");
+    assert!(grown_mib < 100.0, "+{grown_mib:.1} MiB");
     drop(clients);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while upstream.cancelled_streams().len() < 10 {

@@ -359,6 +359,59 @@ fn a_plugin_at_its_concurrency_limit_is_overloaded_and_others_keep_serving() {
     drop(held);
 }
 
+/// 300 streams stalled on one plugin (its default limit held, the rest sent at
+/// once): the rest are refused as overloaded, and another plugin keeps serving.
+#[test]
+fn three_hundred_stalled_streams_beside_a_healthy_plugin() {
+    const LIMIT: usize = 64; // the default plugins.limits.maxConcurrent
+    let claw = Claw::new();
+    place(&claw, "sleepy");
+    let gw = GatewayProc::start(&claw, &[]);
+    let started = Instant::now();
+    let held: Vec<_> = (0..LIMIT)
+        .map(|_| open_stream(&gw, "sleepy/sleepy"))
+        .collect();
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let workers: Vec<_> = (LIMIT..300)
+            .map(|_| {
+                s.spawn(|| {
+                    let auth = gw.auth();
+                    let body = json!({"model": "sleepy/sleepy", "stream": true,
+                        "messages": [{"role": "user", "content": "hello"}]});
+                    gw.request(
+                        "POST",
+                        "/v1/chat/completions",
+                        &[
+                            ("authorization", &auth),
+                            ("content-type", "application/json"),
+                        ],
+                        &body.to_string(),
+                    )
+                    .status
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    println!(
+        "300 sleepy streams: {LIMIT} held, {} refused with {:?}, in {} ms",
+        statuses.len(),
+        statuses.iter().collect::<std::collections::BTreeSet<_>>(),
+        started.elapsed().as_millis()
+    );
+    assert!(statuses.iter().all(|s| *s == 503), "{statuses:?}");
+    let echo = Instant::now();
+    for _ in 0..3 {
+        let (outcome, _) = infer(&gw, "echo/echo-1");
+        assert_eq!(outcome["ok"], true, "{outcome:#}");
+    }
+    println!(
+        "echo beside them: 3/3 ok in {} ms",
+        echo.elapsed().as_millis()
+    );
+    drop(held);
+}
+
 #[test]
 fn a_stack_overflow_in_a_plugin_says_it_ran_out_of_stack() {
     let claw = Claw::new();

@@ -233,9 +233,11 @@ struct BetweenBytesTimeout {
 /// A plugin that stops reading at its protocol's last event (`[DONE]`,
 /// `message_stop`) leaves the chunked terminator unread, and hyper only reuses a
 /// connection whose body was read to the end. Read the rest in the background,
-/// bounded, instead of dropping the connection.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
-const DRAIN_MAX_BYTES: usize = 256 << 10;
+/// bounded, instead of dropping the connection. The bound is short because the
+/// same drop happens when a client leaves mid-stream: that upstream request
+/// (and its cost) must end within a second, so it is closed, not read on.
+const DRAIN_TIMEOUT: Duration = Duration::from_millis(250);
+const DRAIN_MAX_BYTES: usize = 64 << 10;
 
 impl Drop for BetweenBytesTimeout {
     fn drop(&mut self) {
