@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::Claw;
-use support::gateway::{GatewayProc, python_clients, signal};
+use support::clients::python_sdks;
+use support::gateway::{GatewayProc, signal};
 use support::upstream::{Behavior, Upstream, cut_text, exchange};
 
 /// minimax (Anthropic API) primary with lmstudio (OpenAI API) as fallback, both
@@ -364,7 +365,7 @@ fn bad_requests_get_clear_errors_in_each_apis_shape() {
 
 #[test]
 fn the_official_python_sdks_work_unchanged() {
-    let python = python_clients();
+    let python = python_sdks();
     let upstream = Upstream::start();
     let (_claw, gw) = gateway_with(&upstream);
     let script = r#"

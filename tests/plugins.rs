@@ -46,7 +46,7 @@ fn a_fresh_install_lists_the_bundled_plugins_as_loaded() {
     assert_eq!(echo["status"], "loaded");
     assert_eq!(echo["error"], Value::Null);
     assert_eq!(echo["source"], "bundled");
-    assert_eq!(echo["sdk"], "claw:plugin@0.1.0");
+    assert_eq!(echo["sdk"], "claw:plugin@0.2.0");
     assert_eq!(echo["version"], "0.1.0");
     assert_eq!(echo["name"], "Echo");
     assert_eq!(echo["provider"]["models"][0]["id"], "echo-1");
@@ -64,14 +64,14 @@ fn a_fresh_install_lists_the_bundled_plugins_as_loaded() {
         "loaded",
         "bundled",
         "provider",
-        "claw:plugin@0.1.0",
+        "claw:plugin@0.2.0",
     ] {
         assert!(line.contains(cell), "{line}");
     }
     assert!(
         claw.run(&["plugins", "doctor"])
             .ok()
-            .contains("ok   echo: loaded, claw:plugin@0.1.0")
+            .contains("ok   echo: loaded, claw:plugin@0.2.0")
     );
 }
 
@@ -152,12 +152,12 @@ fn the_old_sdk_package_name_is_a_clear_error_with_a_did_you_mean() {
         "{reason}"
     );
     assert!(
-        reason.contains("but this host provides claw:plugin (0.1.x)"),
+        reason.contains("but this host provides claw:plugin (0.1.x, 0.2.x)"),
         "{reason}"
     );
     assert!(reason.contains("Did you mean claw:plugin?"), "{reason}");
     assert!(
-        reason.contains("Rebuild it with claw-plugin-sdk 0.1"),
+        reason.contains("Rebuild it with claw-plugin-sdk 0.2"),
         "{reason}"
     );
 
@@ -198,8 +198,8 @@ fn a_newer_incompatible_sdk_says_upgrade_or_rebuild() {
     );
     assert_eq!(
         error_of(&claw, "future-sdk-plugin"),
-        "plugin \"future-sdk-plugin\" was built against claw:plugin@0.3.0; this host supports 0.1.x. \
-         Upgrade claw, or rebuild the plugin with claw-plugin-sdk 0.1."
+        "plugin \"future-sdk-plugin\" was built against claw:plugin@0.3.0; this host supports 0.1.x, 0.2.x. \
+         Upgrade claw, or rebuild the plugin with claw-plugin-sdk 0.2."
     );
 }
 
@@ -302,7 +302,7 @@ fn manifest_problems_each_name_the_field() {
         Some(
             &good
                 .replace("net-plugin\"", "wrong-sdk\"")
-                .replace("^0.1", "^0.2"),
+                .replace("^0.2", "^0.1"),
         ),
         component,
     );
@@ -320,7 +320,7 @@ fn manifest_problems_each_name_the_field() {
         Some(
             &good
                 .replace("net-plugin\"", "no-sdk\"")
-                .replace("sdk = \"^0.1\"\n", ""),
+                .replace("sdk = \"^0.2\"\n", ""),
         ),
         component,
     );
@@ -355,12 +355,12 @@ fn manifest_problems_each_name_the_field() {
         reason("bad-version")
     );
     assert!(
-        reason("no-sdk").contains("missing field `sdk` (e.g. sdk = \"^0.1\")"),
+        reason("no-sdk").contains("missing field `sdk` (e.g. sdk = \"^0.2\")"),
         "{}",
         reason("no-sdk")
     );
     assert!(
-        reason("wrong-sdk").contains("manifest says sdk \"^0.2\" but the component was built against claw:plugin@0.1.0; set sdk = \"^0.1\""),
+        reason("wrong-sdk").contains("manifest says sdk \"^0.1\" but the component was built against claw:plugin@0.2.0; set sdk = \"^0.2\""),
         "{}",
         reason("wrong-sdk")
     );
@@ -487,7 +487,7 @@ fn enable_and_disable_change_only_that_entry_of_the_config() {
     let plugins = claw.plugins();
     assert_eq!(plugins["echo"]["status"], "disabled");
     assert_eq!(
-        plugins["echo"]["sdk"], "claw:plugin@0.1.0",
+        plugins["echo"]["sdk"], "claw:plugin@0.2.0",
         "a disabled plugin still says which SDK it uses"
     );
     let why = plugins["echo"]["error"].as_str().unwrap();
@@ -821,4 +821,87 @@ fn a_plugin_whose_describe_never_returns_costs_only_the_short_describe_deadline(
         .collect();
     let at = |id: &str| ids.iter().position(|i| *i == id).unwrap();
     assert!(at("describe-forever") < at("describe-forever-2"), "{ids:?}");
+}
+
+/// Issue 13: a plugin built with the frozen 0.1 SDK (tests/fixtures/sdk-0.1)
+/// installs, loads beside 0.2 plugins and answers plain text; a request with
+/// tools skips it with a reason that says why and what to do, and moves on.
+#[test]
+fn a_plugin_built_on_sdk_0_1_answers_text_and_is_skipped_for_tools() {
+    let claw = Claw::new();
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(
+        src.path().join("claw-plugin.toml"),
+        fixture_manifest("sdk01-echo"),
+    )
+    .unwrap();
+    std::fs::write(
+        src.path().join("sdk01_echo.wasm"),
+        fixture("sdk01_echo.wasm"),
+    )
+    .unwrap();
+    claw.run(&["plugins", "install", src.path().to_str().unwrap()])
+        .ok();
+    let plugins = claw.plugins();
+    assert_echo_loaded(&plugins);
+    let old = &plugins["sdk01-echo"];
+    assert_eq!(old["status"], "loaded", "{old:#}");
+    assert_eq!(old["sdk"], "claw:plugin@0.1.0", "{old:#}");
+    assert_eq!(plugins["echo"]["sdk"], "claw:plugin@0.2.0");
+    let table = claw.run(&["plugins", "list"]);
+    assert!(table.ok().contains("claw:plugin@0.1.0"), "{}", table.stdout);
+
+    let run = claw.run(&[
+        "infer",
+        "model",
+        "run",
+        "--model",
+        "sdk01-echo/echo-old",
+        "--prompt",
+        "plain words",
+        "--json",
+    ]);
+    let outcome = run.json();
+    assert_eq!(outcome["ok"], true, "{outcome:#}");
+    assert_eq!(outcome["outputs"][0]["text"], "plain words");
+
+    claw.write_config(
+        &serde_json::json!({"agents": {"defaults": {"model": {"primary": "sdk01-echo/echo-old", "fallbacks": ["echo/echo-1"]}}}})
+            .to_string(),
+    );
+    let gw = support::gateway::GatewayProc::start(&claw, &[]);
+    let tools = serde_json::json!([{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]);
+    let (status, body) = gw.call(
+        "POST",
+        "/v1/chat/completions",
+        &serde_json::json!({"model": "sdk01-echo/echo-old", "tools": tools,
+                            "messages": [{"role": "user", "content": "with tools"}]}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let log = gw.log();
+    assert!(log.contains("chosen=\"echo/echo-1\""), "{log}");
+    assert!(
+        log.contains("plugin \"sdk01-echo\" is built on claw:plugin@0.1 and cannot carry tool definitions, tool calls or tool results; rebuild it with claw-plugin-sdk 0.2"),
+        "{log}"
+    );
+    drop(gw);
+    // Alone in the chain, the request is the client's to change: a 400 that says why.
+    claw.write_config(
+        &serde_json::json!({"agents": {"defaults": {"model": {"primary": "sdk01-echo/echo-old"}}}})
+            .to_string(),
+    );
+    let gw = support::gateway::GatewayProc::start(&claw, &[]);
+    let (status, body) = gw.call(
+        "POST",
+        "/v1/chat/completions",
+        &serde_json::json!({"model": "sdk01-echo/echo-old", "tools": tools,
+                            "messages": [{"role": "user", "content": "with tools"}]}),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["type"], "invalid_request_error", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("is built on claw:plugin@0.1 and cannot carry tool definitions"),
+        "{message}"
+    );
 }

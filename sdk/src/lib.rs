@@ -15,32 +15,39 @@
 //!         ProviderInfo { apis: vec!["hello".into()], models: vec![] }
 //!     }
 //!     fn chat(_request: ChatRequest) -> Result<ChatStream, PluginError> {
-//!         Ok(ChatStream::from_events(vec![ChatEvent::Text("hello".into()), ChatEvent::Done("end_turn".into())]))
+//!         Ok(ChatStream::from_events(vec![
+//!             ChatEvent::Text("hello".into()),
+//!             ChatEvent::Done(Done::from_raw("end_turn")),
+//!         ]))
 //!     }
 //! }
 //!
 //! claw_plugin_sdk::export_provider!(Hello);
 //! ```
 
+mod content;
 mod errors;
-
 mod exports;
 pub mod http;
 pub mod log;
 pub mod prompts;
 pub mod random;
+pub mod reasoning;
+mod reply;
 pub mod sse;
 mod stream;
 pub mod testing;
 pub mod time;
+pub mod tool_calls;
 pub mod upstream;
 
 pub use errors::{PluginErrorExt, classify_status, redact};
 pub use stream::ChatStream;
+pub use tool_calls::{ToolCallAccumulator, ToolCallTracker};
 
 /// The version of the `claw:plugin` WIT package this SDK builds plugins against.
-/// Put a requirement that matches it in your manifest's `sdk` field (e.g. `"^0.1"`).
-pub const SDK_VERSION: &str = "0.1.0";
+/// Put a requirement that matches it in your manifest's `sdk` field (`"^0.2"`).
+pub const SDK_VERSION: &str = "0.2.0";
 /// The WIT package name plugins import and export.
 pub const WIT_PACKAGE: &str = "claw:plugin";
 
@@ -48,8 +55,10 @@ pub const WIT_PACKAGE: &str = "claw:plugin";
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/0.1.0",
+        path: "../wit/0.2.0",
         world: "host-imports",
+        // Records and variants compare, so tests can assert_eq! on events.
+        additional_derives: [PartialEq],
         generate_all,
     });
 }
@@ -104,7 +113,8 @@ pub trait Auth: 'static {
 pub mod prelude {
     pub use crate::types::*;
     pub use crate::{Auth, ChatStream, PluginErrorExt, Provider};
-    pub use crate::{http, log, prompts, sse, upstream};
+    pub use crate::{ToolCallAccumulator, ToolCallTracker};
+    pub use crate::{http, log, prompts, reasoning, sse, upstream};
 }
 
 #[doc(hidden)]

@@ -1,9 +1,13 @@
 //! Helpers for a plugin's native unit tests (`cargo test` on the host target):
 //! drive an event-stream decoder as the host drives a
-//! [`ChatStream`](crate::ChatStream), compare what came out, build messages,
-//! and build or read headers.
+//! [`ChatStream`](crate::ChatStream), compare what came out, build requests
+//! and messages, and build or read headers.
 
-use crate::types::{ChatEvent, ContentPart, Image, KeyValue, Message, PluginError, Role};
+use crate::ToolCallAccumulator;
+use crate::types::{
+    ChatEvent, ChatRequest, ContentPart, Endpoint, ImageData, ImagePart, ImageSource, KeyValue,
+    Message, PluginError, RequestCredential, Role, ToolCall, ToolOutput, ToolResult,
+};
 use crate::upstream::{SseDecoder, SseDriver};
 
 /// Drive `driver` over `chunks` as a `ChatStream` would: the events until the
@@ -25,10 +29,15 @@ pub fn drive<D: SseDecoder>(
     panic!("the decoder never ended");
 }
 
-/// Whether two event lists are the same. `ChatEvent` has no `PartialEq` (it
-/// is generated from the WIT), so this compares the `Debug` forms.
+/// Whether two event lists are the same (`a == b`; kept from 0.1, when the
+/// generated types had no `PartialEq`).
 pub fn same(a: &[ChatEvent], b: &[ChatEvent]) -> bool {
-    format!("{a:?}") == format!("{b:?}")
+    a == b
+}
+
+/// The whole tool calls among `events` (see [`ToolCallAccumulator`]).
+pub fn tool_calls(events: &[ChatEvent]) -> Vec<ToolCall> {
+    ToolCallAccumulator::from_events(events).calls()
 }
 
 /// Asserts that `body`, arriving in one chunk, decodes to `expected` without
@@ -96,23 +105,75 @@ pub fn key_values(pairs: &[(&str, &str)]) -> Vec<KeyValue> {
         .collect()
 }
 
+/// A streamed request with these messages and nothing else set: endpoint
+/// `test` (API `test`, base URL `https://upstream.test/v1`), no credential,
+/// model `test-model`. Set the fields a test is about.
+pub fn request(messages: Vec<Message>) -> ChatRequest {
+    ChatRequest {
+        endpoint: Endpoint {
+            provider: "test".into(),
+            api: "test".into(),
+            base_url: "https://upstream.test/v1".into(),
+            headers: Vec::new(),
+            auth_header: false,
+        },
+        credential: RequestCredential::None,
+        model: "test-model".into(),
+        system: Vec::new(),
+        messages,
+        tools: Vec::new(),
+        tool_choice: None,
+        parallel_tool_calls: None,
+        stop: Vec::new(),
+        max_tokens: None,
+        temperature: None,
+        top_p: None,
+        reasoning: None,
+        response_format: None,
+        passthrough: None,
+        streaming: true,
+    }
+}
+
 /// A message with one text part.
 pub fn text_message(role: Role, text: &str) -> Message {
-    Message {
-        role,
-        content: vec![ContentPart::Text(text.into())],
-    }
+    Message::new(role, text)
 }
 
 /// A user message with a text part and an image (`data` in base64): the
 /// case where request bodies need content parts rather than plain text.
 pub fn image_message(text: &str, media_type: &str, data: &str) -> Message {
-    let image = Image {
+    let image = ImageSource::Base64(ImageData {
         media_type: media_type.into(),
         data: data.into(),
-    };
+    });
     Message {
         role: Role::User,
-        content: vec![ContentPart::Text(text.into()), ContentPart::Image(image)],
+        content: vec![
+            ContentPart::text(text),
+            ContentPart::Image(ImagePart {
+                source: image,
+                cache: None,
+            }),
+        ],
     }
+}
+
+/// A tool-call part (for an assistant message).
+pub fn tool_call(id: &str, name: &str, arguments: &str) -> ContentPart {
+    ContentPart::ToolCall(ToolCall {
+        id: id.into(),
+        name: name.into(),
+        arguments: arguments.into(),
+    })
+}
+
+/// A successful tool-result part with one text output (for a user message).
+pub fn tool_result(call_id: &str, text: &str) -> ContentPart {
+    ContentPart::ToolResult(ToolResult {
+        call_id: call_id.into(),
+        content: vec![ToolOutput::Text(text.into())],
+        is_error: false,
+        cache: None,
+    })
 }

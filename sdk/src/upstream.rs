@@ -13,16 +13,18 @@
 //! fn chat(request: ChatRequest) -> Result<ChatStream, PluginError> {
 //!     let http = http::Request::post(upstream::join_url(&request.endpoint.base_url, "v1/messages"))
 //!         .headers(headers(&request))
-//!         .body(serde_json::to_vec(&body(&request)).unwrap_or_default());
+//!         .body(serde_json::to_vec(&body(&request)?).unwrap_or_default());
 //!     MESSAGES.send(&request, http, MyDecoder::default())
 //! }
 //! ```
 
 mod decode;
 mod failure;
+mod request;
 
 pub use decode::{Flow, SseDecoder, SseDriver};
 pub use failure::{ErrorBody, Seen, empty_reply, event_json, preview, reply_json};
+pub use request::{json_object, merge_body_fields, passthrough, with_passthrough_headers};
 
 use crate::types::{ChatEvent, ChatRequest, KeyValue, PluginError, RequestCredential};
 use crate::{ChatStream, PluginErrorExt, http};

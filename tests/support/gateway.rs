@@ -2,7 +2,6 @@
 
 use std::io::BufReader;
 use std::net::TcpStream;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -166,39 +165,4 @@ fn unsafe_kill(pid: u32, signal: i32) {
 /// Send a signal by number (e.g. 1 for SIGHUP).
 pub fn signal(child: &Child, signal: i32) {
     unsafe_kill(child.id(), signal);
-}
-
-/// A Python with the official `openai` and `anthropic` packages, in a venv
-/// under the target dir (created once; needs PyPI the first time).
-pub fn python_clients() -> &'static Path {
-    static PYTHON: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("py-clients");
-        let python = venv.join("bin/python");
-        let ready = Command::new(&python)
-            .args(["-c", "import openai, anthropic"])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ready {
-            let ok = Command::new("python3")
-                .arg("-m")
-                .arg("venv")
-                .arg(&venv)
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "python3 -m venv failed: install python3-venv");
-            let ok = Command::new(venv.join("bin/pip"))
-                .args([
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    "openai>=1.40",
-                    "anthropic>=0.40",
-                ])
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "pip install openai anthropic failed");
-        }
-        python
-    })
 }

@@ -34,6 +34,11 @@ pub const GAP_MS: u64 = 15;
 /// What `CutAfter { words }` streams the first `words` words of, cycled.
 pub const CUT_TEXT: &str = "The quick brown fox jumps over the lazy dog and keeps on running";
 
+/// A tool-using assistant (`Behavior::Agent`).
+pub mod agent {
+    include!("upstream/agent.rs");
+}
+
 /// How the stand-in answers one request for a model.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Behavior {
@@ -57,6 +62,9 @@ pub enum Behavior {
     /// about `bytes` bytes each, no pauses, then a normal end. Generated as it
     /// is sent, so a long flood costs the stand-in no memory.
     Flood { events: usize, bytes: usize },
+    /// A tool-using assistant: tool calls first, then an answer built from
+    /// their results (see `agent`).
+    Agent(agent::ToolScript),
 }
 
 /// Which API a request was routed to.
@@ -277,6 +285,8 @@ struct Ctx {
     gap_ms: u64,
     /// Where streamed answers record how they ended.
     shared: Arc<Mutex<Shared>>,
+    /// The request body (the agent reads the conversation).
+    body: Value,
 }
 
 async fn handle(
@@ -385,6 +395,7 @@ async fn handle(
             .as_secs(),
         gap_ms,
         shared: shared.clone(),
+        body: body.clone(),
     };
     // Delays come before the head; they may nest.
     while let Behavior::Delay { ms, then } = behavior {
@@ -452,6 +463,7 @@ fn answer(ctx: &Ctx, behavior: Behavior) -> Response<Out> {
             "application/json",
             vec![Step::Send(r#"{"type": "message", oops"#.into())],
         ),
+        Behavior::Agent(script) => agent::answer(ctx, &script),
         Behavior::Flood { events, bytes } => {
             let steps = flood(ctx, events, bytes);
             streamed(ctx, "text/event-stream", steps)

@@ -175,10 +175,10 @@ pub async fn load_all(
     for candidate in discovery::discover(installed_dir, &cfg.load.paths) {
         let report = PluginReport::new(&candidate);
         let load = match seen.get(&candidate.id) {
-            Some(winner) => Load::Done(report.disable(format!(
+            Some(winner) => Load::Done(Box::new(report.disable(format!(
                 "duplicate id \"{}\": already provided by {winner}; this copy is ignored (give it another id, or remove it)",
                 candidate.id
-            ))),
+            )))),
             None => {
                 seen.insert(candidate.id.clone(), candidate.location.clone());
                 let (runtime, cfg, prompter) = (runtime.clone(), cfg.clone(), prompter.clone());
@@ -192,7 +192,7 @@ pub async fn load_all(
     let mut plugins = Vec::with_capacity(loads.len());
     for load in loads {
         plugins.push(match load {
-            Load::Done(report) => report,
+            Load::Done(report) => *report,
             Load::Running(task) => task.await.expect("a plugin load task panicked"),
         });
     }
@@ -200,7 +200,7 @@ pub async fn load_all(
 }
 
 enum Load {
-    Done(PluginReport),
+    Done(Box<PluginReport>),
     Running(tokio::task::JoinHandle<PluginReport>),
 }
 

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::app::{Agent, App, AppError};
 use crate::catalog::ModelRef;
 use crate::router::{Backend, Failure, Prompt, Reason, ReplyStream, RunOutcome};
-use claw_types::{ChatEvent, ContentPart, Message, Role, Usage};
+use claw_types::{ChatEvent, Message, Role, Usage};
 
 /// `{ok, provider, model, attempts, outputs, usage, stopReason, error?}`
 pub fn outcome_json(app: &App, outcome: &RunOutcome) -> serde_json::Value {
@@ -45,6 +45,7 @@ pub fn usage_json(u: &Usage, spec: Option<&crate::catalog::ModelSpec>) -> serde_
         "outputTokens": u.output_tokens,
         "cacheReadTokens": u.cache_read_tokens,
         "cacheWriteTokens": u.cache_write_tokens,
+        "reasoningTokens": u.reasoning_tokens,
         "totalTokens": u.input_tokens + u.output_tokens,
     });
     if let Some(c) = spec.map(|s| s.cost) {
@@ -97,13 +98,9 @@ async fn run_probes(app: &App, chain: &[ModelRef], timeout: Duration) -> Vec<Val
         ];
     }
     let prompt = Prompt {
-        messages: vec![Message {
-            role: Role::User,
-            content: vec![ContentPart::Text("Reply with the word OK.".into())],
-        }],
         max_tokens: Some(16),
-        temperature: None,
         streaming: true,
+        ..Prompt::of(vec![Message::text(Role::User, "Reply with the word OK.")])
     };
     let probes = chain.iter().map(|r| {
         let prompt = &prompt;
@@ -128,10 +125,7 @@ async fn run_probes(app: &App, chain: &[ModelRef], timeout: Duration) -> Vec<Val
 async fn probe_one(app: &App, r: &ModelRef, prompt: &Prompt) -> Result<(), Failure> {
     let mut stream = app.backend.start(&app.catalog, r, prompt).await?;
     while let Some(events) = stream.next().await? {
-        if events
-            .iter()
-            .any(|e| matches!(e, ChatEvent::Text(t) | ChatEvent::Thinking(t) if !t.is_empty()))
-        {
+        if events.iter().any(ChatEvent::is_content) {
             return Ok(());
         }
     }

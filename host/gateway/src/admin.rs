@@ -14,7 +14,7 @@ use claw_core::app::{Agent, App};
 use claw_core::config::ConfigFile;
 use claw_core::registry::Registry;
 use claw_core::router::Prompt;
-use claw_types::{ContentPart, Message, Role};
+use claw_types::{Message, Role, SystemBlock};
 
 pub(super) async fn handle(
     gw: &Arc<Gateway>,
@@ -200,24 +200,20 @@ async fn infer(gw: &Arc<Gateway>, body: &[u8]) -> Result<Value, ApiError> {
     let (chain, _) = app
         .chain(body.model.as_deref(), agent)
         .map_err(|e| ApiError::new(404, "not_found_error", e.to_string()))?;
-    let mut messages = Vec::new();
-    if let Some(system) = body.system {
-        messages.push(Message {
-            role: Role::System,
-            content: vec![ContentPart::Text(system)],
-        });
-    }
-    messages.push(Message {
-        role: Role::User,
-        content: vec![ContentPart::Text(body.prompt)],
-    });
+    let system = body
+        .system
+        .map(|text| SystemBlock { text, cache: None })
+        .into_iter()
+        .collect();
     let req = ApiRequest {
         model: body.model.unwrap_or_default(),
         prompt: Prompt {
-            messages,
+            system,
+            messages: vec![Message::text(Role::User, body.prompt)],
             max_tokens: body.max_tokens,
             temperature: body.temperature,
             streaming: true,
+            ..Prompt::default()
         },
         stream: false,
         include_usage: true,

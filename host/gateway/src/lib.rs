@@ -4,7 +4,9 @@
 //!
 //! Each client API is a module behind `wire::WireApi` (`openai`, `anthropic`)
 //! that translates between its JSON/SSE and the router's plain types; they
-//! hold no I/O, so every shape is unit-tested.
+//! hold no I/O, so every shape is unit-tested. `POST /v1/messages/count_tokens`
+//! answers an estimate (about 4 bytes per token, a fixed count per image):
+//! no plugin API counts tokens.
 
 mod admin;
 pub mod anthropic;
@@ -16,7 +18,7 @@ pub mod server;
 mod stream;
 pub mod wire;
 
-use claw_core::router::{Prompt, RunOutcome};
+use claw_core::router::{Prompt, Reason, RunOutcome};
 use claw_types::ClientClass;
 
 /// A model request parsed from either API.
@@ -78,7 +80,9 @@ pub(crate) fn unix_secs() -> u64 {
 /// client backs off on 429/529 and retries a 504.
 fn all_failed_class(outcome: &RunOutcome) -> ClientClass {
     use claw_core::router::Outcome;
-    // Candidates skipped while cooling down say nothing new about this request.
+    // Candidates skipped while cooling down say nothing new about this request;
+    // when every candidate was skipped because it cannot take the request as
+    // it is, the client has to change it.
     let mut classes = outcome
         .attempts
         .iter()
@@ -86,7 +90,15 @@ fn all_failed_class(outcome: &RunOutcome) -> ClientClass {
         .map(|a| a.reason.map_or(ClientClass::Other, |r| r.traits().client));
     match classes.next() {
         Some(first) if classes.all(|c| c == first) => first,
-        _ => ClientClass::Other,
+        Some(_) => ClientClass::Other,
+        None if outcome
+            .attempts
+            .iter()
+            .any(|a| a.reason == Some(Reason::Unsupported)) =>
+        {
+            ClientClass::BadRequest
+        }
+        None => ClientClass::Other,
     }
 }
 
@@ -111,6 +123,7 @@ pub(crate) fn all_failed(outcome: &RunOutcome, overloaded_status: u16) -> ApiErr
                 "The upstream provider rejected the credentials claw holds for it (your own token for claw was accepted); fix the provider's API key or login in claw's config. {error}"
             ),
         ),
+        ClientClass::BadRequest => ApiError::invalid(error),
         ClientClass::Other => ApiError::new(502, "api_error", error),
     }
 }
@@ -125,11 +138,13 @@ pub(crate) mod test_support {
     use crate::reply::Reply;
     use crate::wire::{Encoder, Frames, WireApi};
     use claw_core::router::{Attempt, Outcome, RunOutcome};
-    use claw_types::{ContentPart, Message, Usage};
+    use claw_types::{ContentPart, Done, ImageSource, Message, ToolOutput, Usage};
 
     /// The message of the 400 `api` gives `body`.
     pub(crate) fn parse_error(api: &dyn WireApi, body: &str) -> String {
-        let e = api.parse(body.as_bytes()).expect_err(body);
+        let e = api
+            .parse(body.as_bytes(), &http::HeaderMap::new())
+            .expect_err(body);
         assert_eq!((e.status, e.kind), (400, "invalid_request_error"), "{body}");
         e.message
     }
@@ -153,12 +168,12 @@ pub(crate) mod test_support {
     pub(crate) fn full_stream(usage: Usage, stop: &str) -> Vec<ChatEvent> {
         vec![
             ChatEvent::Started("msg_up".into()),
-            ChatEvent::Thinking("Hmm.".into()),
+            ChatEvent::Reasoning("Hmm.".into()),
             ChatEvent::Text("Hello".into()),
             ChatEvent::Text(" there,".into()),
             ChatEvent::Text(" friend".into()),
             ChatEvent::Usage(usage),
-            ChatEvent::Done(stop.into()),
+            ChatEvent::Done(Done::from_raw(stop)),
         ]
     }
 
@@ -178,9 +193,39 @@ pub(crate) mod test_support {
 
     /// Messages as short text, for readable assertions.
     pub(crate) fn show(messages: &[Message]) -> Vec<String> {
+        let image = |s: &ImageSource| match s {
+            ImageSource::Base64 { media_type, data } => format!("image({media_type}, {data})"),
+            ImageSource::Url(url) => format!("image({url})"),
+        };
+        let cached = |c: &Option<claw_types::CacheHint>| match c {
+            Some(h) => format!("[cache {:?}]", h.ttl_seconds),
+            None => String::new(),
+        };
         let part = |p: &ContentPart| match p {
-            ContentPart::Text(t) => format!("text({t})"),
-            ContentPart::Image(i) => format!("image({}, {})", i.media_type, i.data),
+            ContentPart::Text { text, cache } => format!("text({text}){}", cached(cache)),
+            ContentPart::Image { source, cache } => format!("{}{}", image(source), cached(cache)),
+            ContentPart::ToolCall(c) => format!("call({}, {}, {})", c.id, c.name, c.arguments),
+            ContentPart::ToolResult(r) => {
+                let outputs: Vec<String> = r
+                    .content
+                    .iter()
+                    .map(|o| match o {
+                        ToolOutput::Text(t) => t.clone(),
+                        ToolOutput::Image(s) => image(s),
+                    })
+                    .collect();
+                let error = if r.is_error { " error" } else { "" };
+                format!(
+                    "result({}{error}: {}){}",
+                    r.call_id,
+                    outputs.join(" "),
+                    cached(&r.cache)
+                )
+            }
+            ContentPart::Reasoning { text, signature } => {
+                format!("reasoning({text}, {})", signature.as_deref().unwrap_or("-"))
+            }
+            ContentPart::RedactedReasoning(d) => format!("redacted({d})"),
         };
         messages
             .iter()
@@ -197,17 +242,25 @@ pub(crate) mod test_support {
             output_tokens: output,
             cache_read_tokens: cache_read,
             cache_write_tokens: cache_write,
+            reasoning_tokens: 0,
         }
     }
 
-    /// A complete reply as the router's events would gather it.
-    pub(crate) fn reply(text: &str, usage: Option<Usage>, stop: Option<&str>) -> Reply {
-        Reply {
-            text: text.into(),
-            usage,
-            stop_reason: stop.map(Into::into),
-            ..Reply::default()
+    /// A reply gathered from `events`, as the router would deliver them.
+    pub(crate) fn gathered(api: &dyn WireApi, events: &[ChatEvent]) -> Reply {
+        let mut reply = api.reply();
+        for e in events {
+            reply.push(e);
         }
+        reply
+    }
+
+    /// A complete text reply as the router's events would gather it.
+    pub(crate) fn reply(text: &str, usage: Option<Usage>, stop: Option<&str>) -> Reply {
+        let mut events = vec![ChatEvent::Text(text.into())];
+        events.extend(usage.map(ChatEvent::Usage));
+        events.extend(stop.map(|s| ChatEvent::Done(Done::from_raw(s))));
+        gathered(&crate::openai::ChatCompletions, &events)
     }
 
     /// A routed request where every candidate failed with these reasons.

@@ -1,25 +1,24 @@
-//! Request parsing both APIs do the same way (pure): the body, the common
-//! fields, and the `messages` array, whose items differ only in the roles and
-//! content items each API spells (its `Dialect`).
+//! Request parsing both APIs do the same way (pure): the body and its common
+//! fields, cache hints, tool schemas, the client fields passed through, and
+//! the checks that span a whole request (tool names, tool-call ids).
+//!
+//! Inner functions return the text that follows a field's path (e.g.
+//! `.content[1]: ...`) so that callers can prefix where it was.
+
+use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
 use crate::ApiError;
 use claw_core::router::Prompt;
-use claw_types::{ContentPart, Message, Role};
+use claw_types::{CacheHint, KeyValue, Passthrough, Tool, ToolChoice};
 
-/// The prompt of a request, whichever API it came in.
-pub(crate) fn prompt(
-    messages: Vec<Message>,
-    max_tokens: Option<u32>,
-    temperature: Option<f32>,
-) -> Prompt {
+/// The prompt fields every request sets the same way.
+pub(crate) fn base_prompt() -> Prompt {
     Prompt {
-        messages,
-        max_tokens,
-        temperature,
         // Plugins stream upstream either way; `stream` only shapes our reply.
         streaming: true,
+        ..Prompt::default()
     }
 }
 
@@ -62,11 +61,29 @@ fn model_field(body: &Map<String, Value>) -> Result<String, ApiError> {
     }
 }
 
-/// An optional boolean; `null` counts as absent.
-pub(crate) fn opt_bool(value: Option<&Value>, name: &str) -> Result<bool, ApiError> {
+/// `messages`: a non-empty array.
+pub(crate) fn messages_array(value: Option<&Value>) -> Result<&[Value], ApiError> {
+    const SHAPE: &str = "`messages` must be a non-empty array of {\"role\", \"content\"} objects";
     match value {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::Array(items)) if !items.is_empty() => Ok(items),
+        None | Some(Value::Null) | Some(Value::Array(_)) => Err(ApiError::invalid(SHAPE)),
+        Some(other) => Err(ApiError::invalid(format!(
+            "{SHAPE}, got {}",
+            kind_of(other)
+        ))),
+    }
+}
+
+/// A value that counts as absent: missing or `null`.
+pub(crate) fn absent(value: Option<&Value>) -> bool {
+    matches!(value, None | Some(Value::Null))
+}
+
+/// An optional boolean; `null` counts as absent.
+pub(crate) fn opt_bool(value: Option<&Value>, name: &str) -> Result<Option<bool>, ApiError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
         Some(other) => Err(ApiError::invalid(format!(
             "`{name}` must be true or false, got {}",
             short(other)
@@ -88,18 +105,43 @@ pub(crate) fn opt_max_tokens(value: Option<&Value>, name: &str) -> Result<Option
     }
 }
 
-/// An optional temperature within the API's documented range `0..=max`.
-pub(crate) fn opt_temperature(value: Option<&Value>, max: f64) -> Result<Option<f32>, ApiError> {
+/// An optional number within the API's documented range `0..=max`
+/// (temperature, top_p).
+pub(crate) fn opt_number(
+    value: Option<&Value>,
+    name: &str,
+    max: f64,
+) -> Result<Option<f32>, ApiError> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(v) => match v.as_f64() {
             Some(t) if (0.0..=max).contains(&t) => Ok(Some(t as f32)),
             _ => Err(ApiError::invalid(format!(
-                "`temperature` must be a number from 0 to {max}, got {}",
+                "`{name}` must be a number from 0 to {max}, got {}",
                 short(v)
             ))),
         },
     }
+}
+
+/// Stop sequences: a string or an array of strings; empty ones are dropped.
+pub(crate) fn stop_list(value: Option<&Value>, name: &str) -> Result<Vec<String>, ApiError> {
+    let bad = |v: &Value| {
+        ApiError::invalid(format!(
+            "`{name}` must be a string or an array of strings, got {}",
+            short(v)
+        ))
+    };
+    let list = match value {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string).ok_or_else(|| bad(i)))
+            .collect::<Result<_, _>>()?,
+        Some(other) => return Err(bad(other)),
+    };
+    Ok(list.into_iter().filter(|s| !s.is_empty()).collect())
 }
 
 pub(crate) use claw_types::json::kind as kind_of;
@@ -113,138 +155,160 @@ pub(crate) fn short(value: &Value) -> String {
     }
 }
 
-/// How one API spells a message: its roles and its content items. Errors a
-/// dialect returns are the text that follows the item's path, e.g.
-/// `messages[0].content[1]`.
-pub(crate) trait Dialect {
-    /// The role names it accepts.
-    const ROLES: &'static [(&'static str, Role)];
-    /// The accepted roles as named in errors: "user or assistant".
-    const ROLE_LIST: &'static str;
-    /// What a content array holds, in errors: "part" or "block".
-    const ITEM: &'static str;
-    /// The item types named when one is missing or unknown.
-    const ITEM_TYPES: &'static str;
-    /// An assistant turn may leave its content out (OpenAI: it only called tools).
-    const ASSISTANT_CONTENT_OPTIONAL: bool = false;
+/// A string quoted back in an error.
+pub(crate) fn quoted(s: &str) -> String {
+    short(&Value::from(s))
+}
 
-    /// A role name refused for a reason of its own.
-    fn refused_role(_role: &str) -> Option<String> {
-        None
-    }
+/// `cache_control: {"type": "ephemeral", "ttl": "5m" | "1h"}` (Anthropic's,
+/// which some OpenAI-shaped clients send too).
+pub(crate) fn cache_hint(value: Option<&Value>) -> Result<Option<CacheHint>, String> {
+    const SHAPE: &str = "{\"type\": \"ephemeral\"} (with an optional \"ttl\": \"5m\" or \"1h\")";
+    let c = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(c)) if c.get("type").and_then(Value::as_str) == Some("ephemeral") => c,
+        Some(_) => return Err(format!(".cache_control must be {SHAPE}")),
+    };
+    let ttl_seconds = match c.get("ttl") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(t)) => Some(ttl(t).ok_or_else(|| {
+            format!(
+                ".cache_control.ttl must be a duration like \"5m\" or \"1h\", got {}",
+                quoted(t)
+            )
+        })?),
+        Some(other) => {
+            return Err(format!(
+                ".cache_control.ttl must be a string like \"1h\", got {}",
+                short(other)
+            ));
+        }
+    };
+    Ok(Some(CacheHint { ttl_seconds }))
+}
 
-    /// A message refused for what it carries besides its content.
-    fn refused_fields(_role: Role, _message: &Map<String, Value>) -> Option<String> {
-        None
-    }
+/// "300s", "5m", "1h" in seconds.
+fn ttl(text: &str) -> Option<u32> {
+    let unit = match text.chars().last()? {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        _ => return None,
+    };
+    let n: u32 = text[..text.len() - 1].parse().ok()?;
+    n.checked_mul(unit).filter(|&s| s > 0)
+}
 
-    /// A content item of type `kind`; `Ok(None)` drops it.
-    fn item(
-        role: Role,
-        kind: &str,
-        item: &Map<String, Value>,
-    ) -> Result<Option<ContentPart>, String>;
-
-    /// The error for an item type the dialect does not know.
-    fn unknown_item(kind: &str) -> String {
-        format!(
-            ": unknown content {} type {}; use {}",
-            Self::ITEM,
-            short(&Value::from(kind)),
-            Self::ITEM_TYPES
-        )
+/// A tool's JSON Schema as text: it must be an object; missing is an
+/// object with no properties (OpenAI allows leaving it out).
+pub(crate) fn schema(value: Option<&Value>, field: &str) -> Result<String, String> {
+    match value {
+        None | Some(Value::Null) => Ok(r#"{"type":"object","properties":{}}"#.into()),
+        Some(v @ Value::Object(_)) => Ok(v.to_string()),
+        Some(other) => Err(format!(
+            ".{field} must be a JSON Schema object, got {}",
+            kind_of(other)
+        )),
     }
 }
 
-/// `messages`: a non-empty array of `{"role", "content"}` objects.
-pub(crate) fn messages<D: Dialect>(value: Option<&Value>) -> Result<Vec<Message>, ApiError> {
-    let items = match value {
-        Some(Value::Array(items)) if !items.is_empty() => items,
-        None | Some(Value::Null) | Some(Value::Array(_)) => {
-            return Err(ApiError::invalid(
-                "`messages` must be a non-empty array of {\"role\", \"content\"} objects",
-            ));
-        }
-        Some(other) => {
+/// Tool names are unique, and a named tool choice is one of them.
+pub(crate) fn check_tools(tools: &[Tool], choice: Option<&ToolChoice>) -> Result<(), ApiError> {
+    let mut seen = HashSet::new();
+    for (i, t) in tools.iter().enumerate() {
+        if !seen.insert(t.name.as_str()) {
             return Err(ApiError::invalid(format!(
-                "`messages` must be a non-empty array of {{\"role\", \"content\"}} objects, got {}",
-                kind_of(other)
+                "tools[{i}]: the tool name {} is used twice; tool names must be unique",
+                quoted(&t.name)
             )));
         }
-    };
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            message::<D>(m).map_err(|text| ApiError::invalid(format!("messages[{i}]{text}")))
-        })
-        .collect()
+    }
+    match choice {
+        Some(ToolChoice::Named(name)) if !seen.contains(name.as_str()) => {
+            Err(ApiError::invalid(format!(
+                "`tool_choice` names the tool {}, which is not in `tools`",
+                quoted(name)
+            )))
+        }
+        Some(ToolChoice::Required) if tools.is_empty() => Err(ApiError::invalid(
+            "`tool_choice` requires a tool call, but `tools` is empty; send the tools or leave `tool_choice` out",
+        )),
+        _ => Ok(()),
+    }
 }
 
-fn message<D: Dialect>(message: &Value) -> Result<Message, String> {
-    let Value::Object(m) = message else {
-        return Err(format!(
-            " must be an object with `role` and `content`, got {}",
-            kind_of(message)
-        ));
-    };
-    let list = D::ROLE_LIST;
-    let role = match m.get("role") {
-        Some(Value::String(r)) => match D::ROLES.iter().find(|(name, _)| name == r) {
-            Some(&(_, role)) => role,
-            None => {
-                return Err(D::refused_role(r).unwrap_or_else(|| {
-                    format!(
-                        ".role: unknown role {}; use {list}",
-                        short(&Value::from(r.as_str()))
-                    )
-                }));
-            }
+/// The tool-call ids of a conversation so far: a tool result must answer
+/// one of them, or the upstream would reject the request less clearly.
+#[derive(Default)]
+pub(crate) struct CallIds(HashSet<String>);
+
+impl CallIds {
+    pub(crate) fn called(&mut self, id: &str) {
+        self.0.insert(id.to_string());
+    }
+
+    /// The error text for a result that answers no earlier call.
+    pub(crate) fn answer(&self, id: &str) -> Result<(), String> {
+        if self.0.contains(id) {
+            Ok(())
+        } else {
+            Err(format!(
+                "the tool call id {} matches no tool call in an earlier assistant message",
+                quoted(id)
+            ))
+        }
+    }
+}
+
+/// Tool-call arguments as the JSON text claw carries: the client's text
+/// when it is JSON (empty means no arguments), an object serialized.
+pub(crate) fn arguments(value: Option<&Value>) -> Result<String, String> {
+    match value {
+        None | Some(Value::Null) => Ok("{}".into()),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok("{}".into()),
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+            Ok(_) => Ok(s.clone()),
+            Err(e) => Err(format!("is not valid JSON ({e})")),
         },
-        _ => return Err(format!(".role is required: {list}")),
-    };
-    if let Some(why) = D::refused_fields(role, m) {
-        return Err(why);
+        Some(v @ Value::Object(_)) => Ok(v.to_string()),
+        Some(other) => Err(format!(
+            "must be a JSON object as text, got {}",
+            kind_of(other)
+        )),
     }
-    let items = D::ITEM;
-    let content = match m.get("content") {
-        Some(Value::String(text)) => vec![ContentPart::Text(text.clone())],
-        None | Some(Value::Null) if role == Role::Assistant && D::ASSISTANT_CONTENT_OPTIONAL => {
-            Vec::new()
-        }
-        None | Some(Value::Null) => {
-            return Err(format!(
-                ".content is required: a string or an array of content {items}s"
-            ));
-        }
-        Some(Value::Array(parts)) => {
-            let mut content = Vec::with_capacity(parts.len());
-            for (j, part) in parts.iter().enumerate() {
-                let part = item::<D>(role, part).map_err(|text| format!(".content[{j}]{text}"))?;
-                content.extend(part);
-            }
-            content
-        }
-        Some(other) => {
-            return Err(format!(
-                ".content must be a string or an array of content {items}s, got {}",
-                kind_of(other)
-            ));
-        }
-    };
-    Ok(Message { role, content })
 }
 
-fn item<D: Dialect>(role: Role, item: &Value) -> Result<Option<ContentPart>, String> {
-    let Value::Object(fields) = item else {
-        return Err(format!(
-            " must be a content {} like {{\"type\": \"text\", \"text\": \"...\"}}, got {}",
-            D::ITEM,
-            kind_of(item)
-        ));
-    };
-    match fields.get("type").and_then(Value::as_str) {
-        Some(kind) => D::item(role, kind, fields),
-        None => Err(format!(".type is required: {}", D::ITEM_TYPES)),
-    }
+/// The client's fields claw does not model, for upstreams of its own API
+/// kind: every top-level field not in `modeled` (nulls dropped), and the
+/// request headers named in `headers`.
+pub(crate) fn passthrough(
+    api: &str,
+    body: &Map<String, Value>,
+    modeled: &[&str],
+    request_headers: &http::HeaderMap,
+    headers: &[&str],
+) -> Option<Passthrough> {
+    let body: Vec<KeyValue> = body
+        .iter()
+        .filter(|(k, v)| !v.is_null() && !modeled.contains(&k.as_str()))
+        .map(|(k, v)| KeyValue::new(k.clone(), v.to_string()))
+        .collect();
+    let headers: Vec<KeyValue> = headers
+        .iter()
+        .flat_map(|&name| {
+            request_headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .map(move |v| KeyValue::new(name, v))
+        })
+        .collect();
+    (!body.is_empty() || !headers.is_empty()).then(|| Passthrough {
+        api: api.into(),
+        headers,
+        body,
+    })
 }
+
+#[cfg(test)]
+mod tests;

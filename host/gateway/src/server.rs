@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode, header};
+use http::{HeaderMap, Method, Request, Response, StatusCode, header};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -20,7 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::reply::Reply;
 use crate::wire::{self, WireApi};
-use crate::{ApiError, ApiRequest, openai};
+use crate::{ApiError, ApiRequest, anthropic, openai};
 use claw_core::app::{Agent, App};
 use claw_core::router::{CooldownBook, Delivery, RunOutcome};
 use claw_core::state::StateDir;
@@ -241,8 +241,9 @@ impl Gateway {
     async fn route(self: &Arc<Self>, req: Request<Incoming>, id: &str) -> Response<Body> {
         let path = req.uri().path().to_string();
         let api = wire::serving(&path);
-        // Errors speak the API of the path, or OpenAI's on other paths.
-        let shape = api.unwrap_or(wire::FALLBACK);
+        // Errors speak the API of the path (or of the API it is under), or
+        // OpenAI's on other paths.
+        let shape = wire::shape(&path);
         if req.method() == Method::GET && path == "/health" {
             return json_response(StatusCode::OK, &json!({"status": "ok"}));
         }
@@ -260,12 +261,14 @@ impl Gateway {
         }
         let method = req.method().clone();
         let query = req.uri().query().unwrap_or("").to_string();
+        let headers = req.headers().clone();
         let body = match self.read_body(req).await {
             Ok(b) => b,
             Err(e) => return error_response(shape, &e),
         };
         match (&method, path.as_str(), api) {
-            (&Method::POST, _, Some(api)) => self.chat(api, body, id).await,
+            (&Method::POST, _, Some(api)) => self.chat(api, body, &headers, id).await,
+            (&Method::POST, "/v1/messages/count_tokens", _) => count_tokens(&body, &headers),
             (&Method::GET, "/v1/models", _) => {
                 json_response(StatusCode::OK, &openai::models(&self.app().catalog))
             }
@@ -365,9 +368,10 @@ impl Gateway {
         self: &Arc<Self>,
         api: &'static dyn WireApi,
         body: Bytes,
+        headers: &HeaderMap,
         id: &str,
     ) -> Response<Body> {
-        let parsed = api.parse(&body);
+        let parsed = api.parse(&body, headers);
         // The request lives on as parsed; its bytes are not needed any more.
         drop(body);
         let req = match parsed {
@@ -395,7 +399,7 @@ impl Gateway {
             return crate::stream::respond(self.clone(), api, app, chain, req, id.to_string())
                 .await;
         }
-        let mut reply = Reply::default();
+        let mut reply = api.reply();
         let mut deliver = |d: Delivery| {
             if let Delivery::Event(e) = d {
                 reply.push(&e);
@@ -464,6 +468,17 @@ impl Gateway {
     ) -> RunOutcome {
         app.route(&self.cooldowns, chain, &req.prompt, deliver)
             .await
+    }
+}
+
+/// `POST /v1/messages/count_tokens` (same auth as /v1/messages): an
+/// estimate from the request alone, since no plugin API counts tokens (see
+/// `anthropic::count_tokens`).
+fn count_tokens(body: &[u8], headers: &HeaderMap) -> Response<Body> {
+    let api = &anthropic::Messages;
+    match api.parse(body, headers) {
+        Ok(req) => json_response(StatusCode::OK, &anthropic::count_tokens(&req.prompt)),
+        Err(e) => error_response(api, &e),
     }
 }
 

@@ -3,6 +3,7 @@
 //! I/O. The server dispatches by path over `APIS`, so a new API is a new module
 //! and a line there.
 
+use http::HeaderMap;
 use serde_json::Value;
 
 use crate::reply::Reply;
@@ -21,6 +22,20 @@ pub fn serving(path: &str) -> Option<&'static dyn WireApi> {
     APIS.iter().copied().find(|api| api.path() == path)
 }
 
+/// The API whose shape errors on `path` take, and whose token header it
+/// accepts: the API serving it or a path under it (`/v1/messages/count_tokens`),
+/// else `FALLBACK`.
+pub fn shape(path: &str) -> &'static dyn WireApi {
+    serving(path)
+        .or_else(|| {
+            APIS.iter().copied().find(|api| {
+                path.strip_prefix(api.path())
+                    .is_some_and(|r| r.starts_with('/'))
+            })
+        })
+        .unwrap_or(FALLBACK)
+}
+
 /// One client API's wire format.
 pub trait WireApi: Sync {
     /// The path its model requests are POSTed to.
@@ -31,7 +46,17 @@ pub trait WireApi: Sync {
         None
     }
 
-    fn parse(&self, body: &[u8]) -> Result<ApiRequest, ApiError>;
+    /// The prefix of ids claw makes up for tool calls an upstream sent
+    /// without one (`call_`, `toolu_`).
+    fn tool_id_prefix(&self) -> &'static str;
+
+    /// A request body; `headers` are the request's (some are passed through).
+    fn parse(&self, body: &[u8], headers: &HeaderMap) -> Result<ApiRequest, ApiError>;
+
+    /// An empty reply that gathers events the way this API shows them.
+    fn reply(&self) -> Reply {
+        Reply::new(self.tool_id_prefix())
+    }
 
     /// A whole (non-streamed) reply.
     fn response(&self, req: &ApiRequest, reply: &Reply) -> Value;
@@ -55,20 +80,14 @@ pub trait WireApi: Sync {
     }
 }
 
-/// Reply content: visible text or reasoning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Content {
-    Text,
-    Thinking,
-}
-
 /// The frames of one API's streamed reply; each returns the exact bytes to
 /// write. `Encoder` decides when each is called.
 pub trait Frames: Send {
     /// What opens the reply, before any content.
     fn start(&mut self, reply: &Reply) -> String;
-    /// A non-empty piece of content.
-    fn content(&mut self, kind: Content, text: &str) -> String;
+    /// One event as the reply recorded it (tool-call ids filled in,
+    /// tool-call indexes in reply order); "" for what shows nothing.
+    fn event(&mut self, event: &ChatEvent) -> String;
     /// What closes a complete reply (stop reason, usage).
     fn finish(&mut self, reply: &Reply) -> String;
     /// An error that ends the reply.
@@ -78,7 +97,7 @@ pub trait Frames: Send {
 }
 
 /// Turns the router's deliveries into one API's frames: the reply opens once
-/// (on `Delivery::Committed`, or with the first content if that was missed),
+/// (on `Delivery::Committed`, or with the first frame if that was missed),
 /// and nothing follows its end (finish or error), so the output stays valid
 /// whatever it is fed. It gathers the `Reply` it finishes with from the same
 /// events it encodes.
@@ -90,11 +109,12 @@ pub struct Encoder<F: ?Sized> {
 }
 
 impl<F: Frames> Encoder<F> {
-    pub fn new(frames: F) -> Self {
+    /// `tool_id_prefix`: as `WireApi::tool_id_prefix`.
+    pub fn new(frames: F, tool_id_prefix: &'static str) -> Self {
         Encoder {
             started: false,
             ended: false,
-            reply: Reply::default(),
+            reply: Reply::new(tool_id_prefix),
             frames,
         }
     }
@@ -113,12 +133,14 @@ impl<F: Frames + ?Sized> Encoder<F> {
         if self.ended {
             return String::new();
         }
-        self.reply.push(event);
-        match event {
-            ChatEvent::Text(t) if !t.is_empty() => self.content(Content::Text, t),
-            ChatEvent::Thinking(t) if !t.is_empty() => self.content(Content::Thinking, t),
-            _ => String::new(),
+        let Some(event) = self.reply.push(event) else {
+            return String::new();
+        };
+        let out = self.frames.event(&event);
+        if out.is_empty() {
+            return out;
         }
+        self.start() + &out
     }
 
     pub fn finish(&mut self) -> String {
@@ -146,44 +168,81 @@ impl<F: Frames + ?Sized> Encoder<F> {
     pub fn reply(&self) -> &Reply {
         &self.reply
     }
-
-    fn content(&mut self, kind: Content, text: &str) -> String {
-        self.start() + &self.frames.content(kind, text)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::reply;
+    use crate::test_support::gathered;
 
     #[test]
-    fn each_api_maps_stop_reasons_of_either_convention() {
+    fn each_api_maps_stop_reasons() {
+        use claw_types::{ChatEvent, Done, StopReason::*};
         let body = br#"{"model": "m", "messages": [{"role": "user", "content": "hi"}]}"#;
-        let stop = |api: &dyn WireApi, pointer: &str, reason: Option<&str>| {
-            let req = api.parse(body).unwrap();
-            api.response(&req, &reply("", None, reason))[pointer].clone()
+        let stop = |api: &dyn WireApi, pointer: &str, events: &[ChatEvent]| {
+            let req = api.parse(body, &HeaderMap::new()).unwrap();
+            api.response(&req, &gathered(api, events))[pointer].clone()
         };
-        // Upstream reason, then OpenAI's finish_reason and Anthropic's stop_reason.
-        for (upstream, openai, anthropic) in [
-            (Some("stop"), "stop", "end_turn"),
-            (Some("end_turn"), "stop", "end_turn"),
-            (Some("stop_sequence"), "stop", "stop_sequence"),
-            (Some("length"), "length", "max_tokens"),
-            (Some("max_tokens"), "length", "max_tokens"),
-            (Some("refusal"), "content_filter", "refusal"),
-            (Some("content_filter"), "content_filter", "refusal"),
-            (Some("tool_calls"), "stop", "end_turn"),
-            (Some("something_new"), "stop", "end_turn"),
-            (None, "stop", "end_turn"),
+        let call = ChatEvent::ToolCallStart {
+            index: 0,
+            id: "c".into(),
+            name: "f".into(),
+        };
+        // Normalized reason, then OpenAI's finish_reason and Anthropic's stop_reason,
+        // without and with a tool call in the reply.
+        for (reason, openai, anthropic, with_call) in [
+            (
+                Some(EndTurn),
+                "stop",
+                "end_turn",
+                ("tool_calls", "tool_use"),
+            ),
+            (
+                Some(StopSequence),
+                "stop",
+                "stop_sequence",
+                ("stop", "stop_sequence"),
+            ),
+            (
+                Some(MaxTokens),
+                "length",
+                "max_tokens",
+                ("length", "max_tokens"),
+            ),
+            (
+                Some(ToolUse),
+                "tool_calls",
+                "tool_use",
+                ("tool_calls", "tool_use"),
+            ),
+            (
+                Some(Refusal),
+                "content_filter",
+                "refusal",
+                ("content_filter", "refusal"),
+            ),
+            (Some(Other), "stop", "end_turn", ("tool_calls", "tool_use")),
+            (None, "stop", "end_turn", ("tool_calls", "tool_use")),
         ] {
-            let finish =
-                stop(&openai::ChatCompletions, "choices", upstream)[0]["finish_reason"].clone();
-            assert_eq!(finish, openai, "{upstream:?}");
+            let mut events: Vec<ChatEvent> = reason
+                .map(|r| ChatEvent::Done(Done::new(r, "raw")))
+                .into_iter()
+                .collect();
+            let finish = |events: &[ChatEvent]| {
+                stop(&openai::ChatCompletions, "choices", events)[0]["finish_reason"].clone()
+            };
+            assert_eq!(finish(&events), openai, "{reason:?}");
             assert_eq!(
-                stop(&anthropic::Messages, "stop_reason", upstream),
+                stop(&anthropic::Messages, "stop_reason", &events),
                 anthropic,
-                "{upstream:?}"
+                "{reason:?}"
+            );
+            events.insert(0, call.clone());
+            assert_eq!(finish(&events), with_call.0, "{reason:?} with a call");
+            assert_eq!(
+                stop(&anthropic::Messages, "stop_reason", &events),
+                with_call.1,
+                "{reason:?} with a call"
             );
         }
     }
@@ -204,5 +263,9 @@ mod tests {
         );
         assert!(serving("/v1/models").is_none() && serving("/admin/status").is_none());
         assert_eq!(FALLBACK.path(), "/v1/chat/completions");
+        // count_tokens answers (and authenticates) as Anthropic's API.
+        assert_eq!(shape("/v1/messages/count_tokens").path(), "/v1/messages");
+        assert_eq!(shape("/v1/messagesX").path(), "/v1/chat/completions");
+        assert_eq!(shape("/admin/status").path(), "/v1/chat/completions");
     }
 }

@@ -189,7 +189,10 @@ mod tests {
     use crate::engine::Limits;
     use crate::grant::NetworkGrant;
     use crate::prompts::Headless;
-    use claw_types::{ChatEvent, ChatRequest, Endpoint, Message, Reason, RequestCredential, Role};
+    use claw_types::{
+        ChatEvent, ChatRequest, Endpoint, Message, Prompt, Reason, RequestCredential, Role,
+        StopReason,
+    };
 
     fn request(text: Option<&str>) -> ChatRequest {
         ChatRequest {
@@ -202,12 +205,13 @@ mod tests {
             },
             credential: RequestCredential::None,
             model: "echo-1".into(),
-            messages: text
-                .map(|t| vec![Message::text(Role::User, t)])
-                .unwrap_or_default(),
-            max_tokens: None,
-            temperature: None,
-            streaming: true,
+            prompt: Prompt {
+                streaming: true,
+                ..Prompt::of(
+                    text.map(|t| vec![Message::text(Role::User, t)])
+                        .unwrap_or_default(),
+                )
+            },
         }
     }
 
@@ -215,7 +219,7 @@ mod tests {
     async fn echo_streams_each_request_on_a_fresh_instance() {
         let runtime = Runtime::new(Limits::default(), None).unwrap();
         let loaded = echo(&runtime, Default::default()).await;
-        assert_eq!(loaded.sdk.label(), "claw:plugin@0.1.0");
+        assert_eq!(loaded.sdk.label(), "claw:plugin@0.2.0");
         assert_eq!(
             loaded.provider.as_ref().unwrap().apis,
             vec!["echo".to_string()]
@@ -239,7 +243,9 @@ mod tests {
                 .collect();
             assert_eq!(reply, text);
             assert!(matches!(events.first(), Some(ChatEvent::Started(_))));
-            assert!(matches!(events.last(), Some(ChatEvent::Done(reason)) if reason == "end_turn"));
+            assert!(
+                matches!(events.last(), Some(ChatEvent::Done(done)) if done.raw == "end_turn" && done.reason == StopReason::EndTurn)
+            );
             assert!(
                 stream.next().await.unwrap().is_none(),
                 "a finished stream stays finished"

@@ -5,7 +5,7 @@
 //! name = "Echo"
 //! version = "0.1.0"           # the plugin's own semver
 //! description = "..."
-//! sdk = "^0.1"                # semver requirement on the claw:plugin SDK
+//! sdk = "^0.2"                # semver requirement on the claw:plugin SDK
 //! roles = ["provider"]        # "provider" and/or "auth"
 //! component = "echo.wasm"     # optional; default "<id with _ for ->.wasm"
 //! [network]
@@ -92,10 +92,10 @@ impl Manifest {
         let version = semver::Version::parse(&version_text).map_err(|e| {
             ManifestError(format!("{FILE_NAME}: bad version \"{version_text}\": {e}; use a semver version like \"1.2.0\""))
         })?;
-        let sdk_text = raw.sdk.ok_or_else(|| missing("sdk", "\"^0.1\""))?;
+        let sdk_text = raw.sdk.ok_or_else(|| missing("sdk", "\"^0.2\""))?;
         let sdk = semver::VersionReq::parse(&sdk_text).map_err(|e| {
             ManifestError(format!(
-                "{FILE_NAME}: bad sdk requirement \"{sdk_text}\": {e}; use a semver requirement like \"^0.1\""
+                "{FILE_NAME}: bad sdk requirement \"{sdk_text}\": {e}; use a semver requirement like \"^0.2\""
             ))
         })?;
         let roles = parse_roles(

@@ -12,8 +12,10 @@ mod reason;
 
 pub use auth::{AuthInfo, AuthMethod, Credential, LoginResult, MethodKind};
 pub use chat::{
-    ChatEvent, ChatRequest, ContentPart, Endpoint, Image, KeyValue, Message, RequestCredential,
-    Role, Usage,
+    CacheHint, ChatEvent, ChatRequest, ContentPart, Done, Endpoint, ImageSource, KeyValue, Message,
+    Needs, Passthrough, Prompt, ReasoningEffort, ReasoningSetting, RequestCredential,
+    ResponseFormat, Role, StopReason, SystemBlock, Tool, ToolCall, ToolChoice, ToolOutput,
+    ToolResult, Usage,
 };
 pub use model::{InputKind, ModelCost, ModelInfo, ModelRef, ProviderInfo};
 pub use reason::{ClientClass, Failure, PluginError, Reason, Traits};

@@ -34,6 +34,14 @@ pub struct ModelInfo {
     pub context_window: u32,
     pub max_tokens: u32,
     pub cost: Option<ModelCost>,
+    /// Can call tools (SDK 0.1 plugins do not say: `true`, and the plugin
+    /// host refuses what 0.1 cannot carry).
+    #[serde(default = "yes")]
+    pub tools: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// What a provider plugin serves.

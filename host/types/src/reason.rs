@@ -38,6 +38,9 @@ pub enum Reason {
     PluginOutput,
     /// Skipped: the candidate is cooling down after recent failures.
     Cooldown,
+    /// The candidate cannot carry this request (tools on a model or plugin
+    /// without them, an image for a text-only model, ...): skipped, not cooled.
+    Unsupported,
 }
 
 /// How a request whose candidates all failed for one reason answers the client.
@@ -51,6 +54,8 @@ pub enum ClientClass {
     Timeout,
     /// 502, with a note that the upstream refused claw's credentials, not the client's.
     UpstreamAuth,
+    /// 400: no candidate can take the request as it is; the client must change it.
+    BadRequest,
     /// 502.
     Other,
 }
@@ -112,6 +117,7 @@ impl Reason {
             Reason::PluginMemory => row("plugin_memory", COOL, MODEL, C::Other, "unknown"),
             Reason::PluginOutput => row("plugin_output", COOL, MODEL, C::Other, "unknown"),
             Reason::Cooldown => row("cooldown", KEEP, MODEL, C::Other, "unknown"),
+            Reason::Unsupported => row("unsupported", KEEP, MODEL, C::BadRequest, "unsupported"),
         }
     }
 

@@ -23,10 +23,11 @@ pub const MESSAGES: Api = Api::new(API, errors::upstream_error, reply::parse_mes
 /// Run one chat request against `{endpoint.base_url}/v1/messages`, sending the
 /// request's credential as `x-api-key` (an API key) or `Authorization: Bearer`
 /// (a bearer token, or an API key with `endpoint.auth_header`). Failures before
-/// any event are returned classified; the credential never appears in a message.
+/// any event are returned classified (a request the API cannot carry, such as
+/// JSON output, as `unsupported`); the credential never appears in a message.
 pub fn chat(request: ChatRequest) -> Result<ChatStream, PluginError> {
-    let headers = request::headers(&request.endpoint, &request.credential, request.streaming);
-    let body = serde_json::to_vec(&request::body(&request)).unwrap_or_default();
+    let headers = request::headers(&request);
+    let body = serde_json::to_vec(&request::body(&request)?).unwrap_or_default();
     // No timeouts of our own: the host applies its defaults.
     let http = http::Request::post(request::url(&request.endpoint.base_url))
         .headers(headers)

@@ -1,6 +1,16 @@
 //! The reply: Anthropic's event stream, or a whole JSON message, turned into
 //! `ChatEvent`s. Pure logic, no host calls: the SDK's `SseDriver` feeds the
 //! decoder the stream's events.
+//!
+//! Content blocks map one to one: `text` → text, `thinking` → reasoning (its
+//! `signature_delta` → reasoning-signature), `redacted_thinking` →
+//! redacted-reasoning, `tool_use` → tool-call start, its `input_json_delta`s
+//! → tool-call deltas, its `content_block_stop` → tool-call end. Tool calls
+//! are numbered from 0 in the order their blocks start. Server-side tool
+//! blocks (`server_tool_use`, search results) are not the client's and are
+//! skipped.
+
+mod whole;
 
 use claw_plugin_sdk::prelude::*;
 use claw_plugin_sdk::sse::SseEvent;
@@ -8,6 +18,7 @@ use claw_plugin_sdk::upstream::{self, Flow, Seen, SseDecoder};
 use serde_json::Value;
 
 use crate::errors::{API, upstream_error};
+pub use whole::parse_message;
 
 /// The event stream's state between events.
 #[derive(Default)]
@@ -17,6 +28,11 @@ pub struct StreamDecoder {
     stop_reason: Option<String>,
     usage: Option<Usage>,
     usage_sent: bool,
+    /// Tool calls by content-block index.
+    tools: ToolCallTracker,
+    /// A signature that came with a thinking block's start (not Anthropic's
+    /// way, but compatible endpoints may): sent when the block stops.
+    start_signature: Option<(u64, String)>,
 }
 
 impl SseDecoder for StreamDecoder {
@@ -27,6 +43,7 @@ impl SseDecoder for StreamDecoder {
             .as_str()
             .or(event.event.as_deref())
             .unwrap_or("");
+        let index = data["index"].as_u64().unwrap_or(0);
         match kind {
             "message_start" => {
                 let message = &data["message"];
@@ -36,24 +53,30 @@ impl SseDecoder for StreamDecoder {
                         message["id"].as_str().unwrap_or("").to_string(),
                     ));
                 }
-                self.usage = Some(merge_usage(NO_USAGE, &message["usage"]));
+                self.usage = Some(merge_usage(Usage::default(), &message["usage"]));
             }
-            "content_block_start" => self.content(&data["content_block"], "text", "thinking", out),
-            "content_block_delta" => {
-                self.content(&data["delta"], "text_delta", "thinking_delta", out)
+            "content_block_start" => self.block_start(index, &data["content_block"], out),
+            "content_block_delta" => self.block_delta(index, &data["delta"], out),
+            "content_block_stop" => {
+                self.tools.end(index, out);
+                if let Some((_, signature)) =
+                    self.start_signature.take_if(|(block, _)| *block == index)
+                {
+                    out.push(ChatEvent::ReasoningSignature(signature));
+                }
             }
             "message_delta" => {
                 if let Some(reason) = data["delta"]["stop_reason"].as_str() {
                     self.stop_reason = Some(reason.to_string());
                 }
-                let usage = merge_usage(self.usage.unwrap_or(NO_USAGE), &data["usage"]);
+                let usage = merge_usage(self.usage.unwrap_or_default(), &data["usage"]);
                 self.usage = Some(usage);
                 self.usage_sent = true;
                 out.push(ChatEvent::Usage(usage));
             }
             "message_stop" => return self.message_stop(out),
             "error" => return Err(upstream_error(None, &event.data, None)),
-            _ => {} // ping, content_block_stop, signature/tool deltas, future events
+            _ => {} // ping, future events
         }
         Ok(Flow::Continue)
     }
@@ -64,103 +87,91 @@ impl SseDecoder for StreamDecoder {
 }
 
 impl StreamDecoder {
-    /// The end of the reply: it must have had text; usage not yet reported
-    /// (no `message_delta` came) goes out before `Done`.
+    /// The end of the reply: it must have answered (text or a tool call);
+    /// calls still open end, and usage not yet reported (no `message_delta`
+    /// came) goes out before `Done`.
     fn message_stop(&mut self, out: &mut Vec<ChatEvent>) -> Result<Flow, PluginError> {
-        let reason = self
-            .stop_reason
-            .clone()
-            .unwrap_or_else(|| "end_turn".into());
-        if !self.seen.text {
-            return Err(self.seen.no_text(API, &format!("stop reason {reason}")));
-        }
+        let reason = self.stop_reason.as_deref().unwrap_or("end_turn");
+        let done = self.seen.done(API, "stop reason", reason)?;
+        self.tools.end_all(out);
         if let (Some(usage), false) = (self.usage, self.usage_sent) {
             out.push(ChatEvent::Usage(usage));
         }
-        out.push(ChatEvent::Done(reason));
+        out.push(ChatEvent::Done(done));
         Ok(Flow::End)
     }
 
-    /// A text or thinking block start (initial text) or delta.
-    fn content(
-        &mut self,
-        block: &Value,
-        text_kind: &str,
-        thinking_kind: &str,
-        out: &mut Vec<ChatEvent>,
-    ) {
-        let kind = block["type"].as_str().unwrap_or("");
-        let non_empty = |key: &str| {
-            block[key]
-                .as_str()
-                .filter(|t| !t.is_empty())
-                .map(str::to_string)
-        };
-        if kind == text_kind
-            && let Some(text) = non_empty("text")
-        {
-            self.seen.text = true;
-            out.push(ChatEvent::Text(text));
-        } else if kind == thinking_kind
-            && let Some(thinking) = non_empty("thinking")
-        {
-            self.seen.thinking = true;
-            out.push(ChatEvent::Thinking(thinking));
-        }
-    }
-}
-
-/// A whole (non-streaming) Message object, as events.
-pub fn parse_message(body: &[u8]) -> Result<Vec<ChatEvent>, PluginError> {
-    let message = upstream::reply_json(API, body)?;
-    if message["type"] == "error" || message["error"].is_object() {
-        return Err(upstream_error(None, &String::from_utf8_lossy(body), None));
-    }
-    let mut events = vec![ChatEvent::Started(
-        message["id"].as_str().unwrap_or("").to_string(),
-    )];
-    let mut saw_text = false;
-    for block in message["content"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-    {
-        match (
-            block["type"].as_str(),
-            block["text"].as_str(),
-            block["thinking"].as_str(),
-        ) {
-            (Some("text"), Some(text), _) if !text.is_empty() => {
-                saw_text = true;
-                events.push(ChatEvent::Text(text.to_string()));
+    /// A block starts; text and thinking may already carry some.
+    fn block_start(&mut self, index: u64, block: &Value, out: &mut Vec<ChatEvent>) {
+        match block["type"].as_str().unwrap_or("") {
+            "text" => self.text(non_empty(&block["text"]), out),
+            "thinking" => {
+                self.reasoning(non_empty(&block["thinking"]), out);
+                if let Some(signature) = non_empty(&block["signature"]) {
+                    self.start_signature = Some((index, signature.to_string()));
+                }
             }
-            (Some("thinking"), _, Some(thinking)) if !thinking.is_empty() => {
-                events.push(ChatEvent::Thinking(thinking.to_string()));
+            "redacted_thinking" => {
+                if let Some(data) = non_empty(&block["data"]) {
+                    self.seen.reasoning = true;
+                    out.push(ChatEvent::RedactedReasoning(data.to_string()));
+                }
+            }
+            "tool_use" => {
+                self.seen.tool_calls = true;
+                let field = |key: &str| block[key].as_str().unwrap_or("").to_string();
+                self.tools.start(index, field("id"), field("name"), out);
+                // Anthropic streams the input; a whole one here is a compatible
+                // endpoint's shortcut.
+                if let Some(input) = block["input"].as_object().filter(|i| !i.is_empty()) {
+                    self.tools
+                        .delta(index, &Value::from(input.clone()).to_string(), out);
+                }
             }
             _ => {}
         }
     }
-    let stop = message["stop_reason"].as_str().unwrap_or("end_turn");
-    if !saw_text {
-        let stop = format!("stop reason {stop}");
-        return Err(upstream::empty_reply(API, "no text", &stop));
+
+    fn block_delta(&mut self, index: u64, delta: &Value, out: &mut Vec<ChatEvent>) {
+        match delta["type"].as_str().unwrap_or("") {
+            "text_delta" => self.text(non_empty(&delta["text"]), out),
+            "thinking_delta" => self.reasoning(non_empty(&delta["thinking"]), out),
+            "signature_delta" => {
+                if let Some(signature) = non_empty(&delta["signature"]) {
+                    out.push(ChatEvent::ReasoningSignature(signature.to_string()));
+                }
+            }
+            "input_json_delta" => {
+                let fragment = delta["partial_json"].as_str().unwrap_or("");
+                self.tools.delta(index, fragment, out);
+            }
+            _ => {} // citations, future deltas
+        }
     }
-    if message["usage"].is_object() {
-        events.push(ChatEvent::Usage(merge_usage(NO_USAGE, &message["usage"])));
+
+    fn text(&mut self, text: Option<&str>, out: &mut Vec<ChatEvent>) {
+        if let Some(text) = text {
+            self.seen.text = true;
+            out.push(ChatEvent::Text(text.to_string()));
+        }
     }
-    events.push(ChatEvent::Done(stop.to_string()));
-    Ok(events)
+
+    fn reasoning(&mut self, text: Option<&str>, out: &mut Vec<ChatEvent>) {
+        if let Some(text) = text {
+            self.seen.reasoning = true;
+            out.push(ChatEvent::Reasoning(text.to_string()));
+        }
+    }
 }
 
-const NO_USAGE: Usage = Usage {
-    input_tokens: 0,
-    output_tokens: 0,
-    cache_read_tokens: 0,
-    cache_write_tokens: 0,
-};
+/// A non-empty string, else `None` (also for other JSON kinds).
+fn non_empty(value: &Value) -> Option<&str> {
+    value.as_str().filter(|s| !s.is_empty())
+}
 
 /// Fields present in an Anthropic `usage` object replace those in `usage`;
-/// `message_delta` may repeat only some of them.
+/// `message_delta` may repeat only some of them. Anthropic's `input_tokens`
+/// already leaves out cache reads and writes, as the contract's does.
 fn merge_usage(mut usage: Usage, json: &Value) -> Usage {
     let count = |key: &str| {
         json[key]
@@ -184,3 +195,5 @@ fn merge_usage(mut usage: Usage, json: &Value) -> Usage {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tool_tests;

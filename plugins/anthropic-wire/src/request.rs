@@ -1,20 +1,43 @@
 //! The outgoing request: URL, headers and JSON body. Pure logic, no host calls.
+//!
+//! Where the contract and the Messages API differ:
+//! - `max_tokens` is required: the request's, else [`DEFAULT_MAX_TOKENS`] (plus
+//!   the thinking budget, which Anthropic counts inside `max_tokens`).
+//! - Thinking takes a budget: an effort maps to one (`claw_plugin_sdk::reasoning`),
+//!   `disabled` sends `{"type":"disabled"}`. With thinking on, Anthropic refuses
+//!   a temperature other than 1 and a top-p under 0.95, so the temperature is
+//!   left out and top-p raised. A forced tool choice with thinking is left to
+//!   the upstream to refuse.
+//! - There is no response format: JSON output is `unsupported` (the router
+//!   tries another model). Anthropic clients reach `output_format` through the
+//!   passthrough.
+//! - `tool_choice` and `disable_parallel_tool_use` are sent only with tools.
 
-use claw_plugin_sdk::types::{ChatRequest, ContentPart, Endpoint, RequestCredential, Role};
+mod content;
+
+use claw_plugin_sdk::prelude::*;
+use claw_plugin_sdk::reasoning;
 use claw_plugin_sdk::upstream;
 use serde_json::{Value, json};
 
+use crate::errors::API;
+pub use content::{cache_control, messages, system};
+
 /// Anthropic requires `max_tokens`; used when the request leaves it open.
 pub const DEFAULT_MAX_TOKENS: u32 = 4096;
+/// The API version sent unless configured or passed through otherwise.
+pub const VERSION: &str = "2023-06-01";
+/// Anthropic's lowest top-p while thinking.
+const THINKING_MIN_TOP_P: f64 = 0.95;
 
-pub fn headers(
-    endpoint: &Endpoint,
-    credential: &RequestCredential,
-    streaming: bool,
-) -> Vec<(String, String)> {
-    let mut headers = vec![("anthropic-version".to_string(), "2023-06-01".to_string())];
-    headers.extend(upstream::json_headers(streaming));
-    match credential {
+/// Headers: ours, then the client's passthrough (e.g. `anthropic-version`,
+/// `anthropic-beta`), then the endpoint's configured ones. `anthropic-beta` is
+/// a list: configured features are added to the client's, not swapped for them.
+pub fn headers(request: &ChatRequest) -> Vec<(String, String)> {
+    let endpoint = &request.endpoint;
+    let mut headers = vec![("anthropic-version".to_string(), VERSION.to_string())];
+    headers.extend(upstream::json_headers(request.streaming));
+    match &request.credential {
         RequestCredential::ApiKey(key) if !endpoint.auth_header => {
             headers.push(("x-api-key".into(), key.clone()))
         }
@@ -23,8 +46,30 @@ pub fn headers(
         }
         RequestCredential::None => {}
     }
-    // Configured headers win over ours (e.g. a different anthropic-version).
-    upstream::with_configured(headers, &endpoint.headers)
+    let passed: &[KeyValue] = upstream::passthrough(request, API).map_or(&[], |p| &p.headers);
+    let headers = upstream::with_passthrough_headers(headers, passed);
+    let mut configured = endpoint.headers.clone();
+    let client_beta = passed
+        .iter()
+        .find(|kv| kv.key.eq_ignore_ascii_case("anthropic-beta"));
+    let ours_beta = configured
+        .iter_mut()
+        .find(|kv| kv.key.eq_ignore_ascii_case("anthropic-beta"));
+    if let (Some(client), Some(ours)) = (client_beta, ours_beta) {
+        ours.value = union_list(&client.value, &ours.value);
+    }
+    upstream::with_configured(headers, &configured)
+}
+
+/// Two comma-separated lists as one, each item once, in order.
+fn union_list(a: &str, b: &str) -> String {
+    let mut items: Vec<&str> = Vec::new();
+    for item in a.split(',').chain(b.split(',')).map(str::trim) {
+        if !item.is_empty() && !items.contains(&item) {
+            items.push(item);
+        }
+    }
+    items.join(",")
 }
 
 /// `{base_url}/v1/messages`; a trailing '/' on the base must not double up.
@@ -32,179 +77,117 @@ pub fn url(base_url: &str) -> String {
     upstream::join_url(base_url, "v1/messages")
 }
 
-pub fn body(request: &ChatRequest) -> Value {
-    let system: Vec<&str> = request
-        .messages
-        .iter()
-        .filter(|m| m.role == Role::System)
-        .flat_map(|m| &m.content)
-        .filter_map(|part| match part {
-            ContentPart::Text(text) if !text.is_empty() => Some(text.as_str()),
-            _ => None,
-        })
-        .collect();
-    let messages: Vec<Value> = request
-        .messages
-        .iter()
-        .filter(|m| m.role != Role::System)
-        .filter_map(|m| {
-            let blocks: Vec<Value> = m.content.iter().filter_map(block).collect();
-            // Anthropic rejects messages without content; skipping one beats a 400.
-            (!blocks.is_empty()).then(|| {
-                let role = if m.role == Role::User {
-                    "user"
-                } else {
-                    "assistant"
-                };
-                json!({ "role": role, "content": blocks })
-            })
-        })
-        .collect();
-
+pub fn body(request: &ChatRequest) -> Result<Value, PluginError> {
+    if let Some(ResponseFormat::Json | ResponseFormat::JsonSchema(_)) = &request.response_format {
+        return Err(PluginError::new(
+            ErrorReason::Unsupported,
+            format!(
+                "{API}: the Messages API has no response format, so JSON output cannot be requested"
+            ),
+        ));
+    }
+    let budget = request
+        .reasoning
+        .as_ref()
+        .and_then(reasoning::thinking_budget);
+    let (max_tokens, budget) = fit_budget(request.max_tokens, budget);
     let mut body = json!({
         "model": request.model,
-        "max_tokens": request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
-        "messages": messages,
+        "max_tokens": max_tokens,
+        "messages": messages(&request.messages)?,
         "stream": request.streaming,
     });
-    if !system.is_empty() {
-        body["system"] = system.join("\n\n").into();
+    if let Some(system) = system(&request.system) {
+        body["system"] = system;
     }
-    if let Some(t) = request.temperature.and_then(upstream::clean_f32) {
+    if !request.tools.is_empty() {
+        body["tools"] = tools(&request.tools)?;
+        if let Some(choice) = tool_choice(request) {
+            body["tool_choice"] = choice;
+        }
+    }
+    if !request.stop.is_empty() {
+        body["stop_sequences"] = json!(request.stop);
+    }
+    let temperature = request.temperature.and_then(upstream::clean_f32);
+    if let Some(t) = temperature.filter(|t| budget.is_none() || *t == 1.0) {
         body["temperature"] = t.into();
     }
-    body
+    if let Some(p) = request.top_p.and_then(upstream::clean_f32) {
+        let p = if budget.is_some() {
+            p.max(THINKING_MIN_TOP_P)
+        } else {
+            p
+        };
+        body["top_p"] = p.into();
+    }
+    match (budget, &request.reasoning) {
+        (Some(budget), _) => {
+            body["thinking"] = json!({ "type": "enabled", "budget_tokens": budget });
+        }
+        (None, Some(_)) => body["thinking"] = json!({ "type": "disabled" }),
+        (None, None) => {}
+    }
+    if let Some(passthrough) = upstream::passthrough(request, API) {
+        upstream::merge_body_fields(&mut body, &passthrough.body);
+    }
+    Ok(body)
 }
 
-/// One content block; empty text blocks are refused by the API, so they go.
-fn block(part: &ContentPart) -> Option<Value> {
-    match part {
-        ContentPart::Text(text) if text.is_empty() => None,
-        ContentPart::Text(text) => Some(json!({ "type": "text", "text": text })),
-        ContentPart::Image(image) => Some(json!({
-            "type": "image",
-            "source": { "type": "base64", "media_type": image.media_type, "data": image.data },
-        })),
+/// `max_tokens` and the thinking budget, which must stay below it: without a
+/// limit of the request's, the answer gets the default on top of the budget;
+/// with one, the budget shrinks to fit (not below Anthropic's minimum, where
+/// the upstream has the last word).
+fn fit_budget(max_tokens: Option<u32>, budget: Option<u32>) -> (u32, Option<u32>) {
+    match (max_tokens, budget) {
+        (None, Some(budget)) => (budget.saturating_add(DEFAULT_MAX_TOKENS), Some(budget)),
+        (Some(max), Some(budget)) if budget >= max => {
+            let fitted = max.saturating_sub(1).max(reasoning::MIN_THINKING_BUDGET);
+            (max, Some(fitted))
+        }
+        (max, budget) => (max.unwrap_or(DEFAULT_MAX_TOKENS), budget),
     }
+}
+
+fn tools(tools: &[Tool]) -> Result<Value, PluginError> {
+    let tools = tools.iter().map(|tool| {
+        let what = format!("the input schema of tool {}", tool.name);
+        let mut schema = upstream::json_object(API, &what, &tool.input_schema)?;
+        // The API requires a type; a schema without one means an object.
+        schema
+            .entry("type")
+            .or_insert_with(|| Value::from("object"));
+        let mut value = json!({ "name": tool.name, "input_schema": schema });
+        if let Some(description) = &tool.description {
+            value["description"] = description.as_str().into();
+        }
+        if let Some(cache) = cache_control(&tool.cache) {
+            value["cache_control"] = cache;
+        }
+        Ok(value)
+    });
+    tools
+        .collect::<Result<Vec<_>, PluginError>>()
+        .map(Value::from)
+}
+
+/// `tool_choice`, when the request says anything about tools.
+fn tool_choice(request: &ChatRequest) -> Option<Value> {
+    let single = request.parallel_tool_calls == Some(false);
+    let mut choice = match &request.tool_choice {
+        None if !single => return None,
+        None | Some(ToolChoice::Auto) => json!({ "type": "auto" }),
+        Some(ToolChoice::None) => return Some(json!({ "type": "none" })),
+        Some(ToolChoice::Required) => json!({ "type": "any" }),
+        Some(ToolChoice::Named(name)) => json!({ "type": "tool", "name": name }),
+    };
+    if single {
+        choice["disable_parallel_tool_use"] = true.into();
+    }
+    Some(choice)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use claw_plugin_sdk::testing::text_message as text;
-    use claw_plugin_sdk::testing::{header_values as get, image_message, key_values};
-    use claw_plugin_sdk::types::Message;
-
-    fn endpoint(auth_header: bool, headers: &[(&str, &str)]) -> Endpoint {
-        Endpoint {
-            provider: "minimax".into(),
-            api: "anthropic-messages".into(),
-            base_url: "https://api.minimax.io/anthropic/".into(),
-            headers: key_values(headers),
-            auth_header,
-        }
-    }
-
-    fn request(messages: Vec<Message>) -> ChatRequest {
-        ChatRequest {
-            endpoint: endpoint(false, &[]),
-            credential: RequestCredential::ApiKey("sk-secret".into()),
-            model: "MiniMax-M2".into(),
-            messages,
-            max_tokens: None,
-            temperature: None,
-            streaming: true,
-        }
-    }
-
-    #[test]
-    fn url_joins_without_double_slash() {
-        assert_eq!(
-            url("https://api.minimax.io/anthropic"),
-            "https://api.minimax.io/anthropic/v1/messages"
-        );
-        assert_eq!(
-            url("https://api.anthropic.com/"),
-            "https://api.anthropic.com/v1/messages"
-        );
-    }
-
-    #[test]
-    fn credentials_go_in_the_right_header() {
-        let key = RequestCredential::ApiKey("k1".into());
-        let h = headers(&endpoint(false, &[]), &key, true);
-        assert_eq!(get(&h, "x-api-key"), ["k1"]);
-        assert!(get(&h, "authorization").is_empty());
-        assert_eq!(get(&h, "anthropic-version"), ["2023-06-01"]);
-        assert_eq!(get(&h, "accept"), ["text/event-stream"]);
-
-        let h = headers(&endpoint(true, &[]), &key, false);
-        assert_eq!(get(&h, "authorization"), ["Bearer k1"]);
-        assert!(get(&h, "x-api-key").is_empty());
-        assert!(get(&h, "accept").is_empty());
-
-        let h = headers(
-            &endpoint(false, &[]),
-            &RequestCredential::Bearer("t1".into()),
-            true,
-        );
-        assert_eq!(get(&h, "authorization"), ["Bearer t1"]);
-
-        let h = headers(&endpoint(false, &[]), &RequestCredential::None, true);
-        assert!(get(&h, "authorization").is_empty() && get(&h, "x-api-key").is_empty());
-    }
-
-    #[test]
-    fn configured_headers_are_added_and_override() {
-        let ep = endpoint(
-            false,
-            &[("Anthropic-Version", "2024-01-01"), ("anthropic-beta", "x")],
-        );
-        let h = headers(&ep, &RequestCredential::None, true);
-        assert_eq!(get(&h, "anthropic-version"), ["2024-01-01"]);
-        assert_eq!(get(&h, "anthropic-beta"), ["x"]);
-    }
-
-    #[test]
-    fn body_has_system_blocks_and_defaults() {
-        let mut req = request(vec![
-            text(Role::System, "Be brief."),
-            text(Role::User, "Hi"),
-            text(Role::System, "Use French."),
-            image_message("What is this?", "image/png", "iVBOR"),
-            text(Role::Assistant, "Une image."),
-            text(Role::User, ""),
-        ]);
-        let body = body(&req);
-        assert_eq!(body["model"], "MiniMax-M2");
-        assert_eq!(body["max_tokens"], 4096);
-        assert_eq!(body["stream"], true);
-        assert_eq!(body["system"], "Be brief.\n\nUse French.");
-        assert!(body.get("temperature").is_none());
-        let messages = body["messages"].as_array().unwrap();
-        assert_eq!(
-            messages.len(),
-            3,
-            "system and empty messages are not sent: {body}"
-        );
-        assert_eq!(
-            messages[0],
-            json!({"role": "user", "content": [{"type": "text", "text": "Hi"}]})
-        );
-        assert_eq!(
-            messages[1]["content"][1],
-            json!({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBOR"}})
-        );
-        assert_eq!(messages[2]["role"], "assistant");
-
-        req.messages.retain(|m| m.role != Role::System);
-        req.max_tokens = Some(100);
-        req.temperature = Some(0.7);
-        req.streaming = false;
-        let body = super::body(&req);
-        assert!(body.get("system").is_none());
-        assert_eq!(body["max_tokens"], 100);
-        assert_eq!(body["temperature"], json!(0.7));
-        assert_eq!(body["stream"], false);
-    }
-}
+mod tests;
+#[cfg(test)]
+mod tool_tests;

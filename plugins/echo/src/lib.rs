@@ -1,6 +1,8 @@
 //! The echo provider: replies with the last user message, one word per event.
 //! It needs no network and no credential, so it works on a fresh install and
-//! serves as the upstream-free plugin for benchmarks.
+//! serves as the upstream-free plugin for benchmarks and tests. Its model says
+//! it takes tools, so requests with tools reach it too; it never calls one, and
+//! echoes a tool result's text when that is the last thing the user sent.
 
 use claw_plugin_sdk::prelude::*;
 
@@ -23,6 +25,7 @@ impl Provider for Echo {
                     cache_read: 0.0,
                     cache_write: 0.0,
                 }),
+                tools: true,
             }],
         }
     }
@@ -49,26 +52,26 @@ impl Provider for Echo {
             output_tokens,
             cache_read_tokens: 0,
             cache_write_tokens: 0,
+            reasoning_tokens: 0,
         }));
-        events.push(ChatEvent::Done("end_turn".into()));
+        events.push(ChatEvent::Done(Done::from_raw("end_turn")));
         Ok(ChatStream::from_events(events))
     }
 }
 
+/// The text of the last user message that has some: its text parts, else its
+/// tool results' text.
 fn last_user_text(messages: &[Message]) -> Option<String> {
     messages
         .iter()
         .rev()
         .filter(|m| m.role == Role::User)
         .find_map(|m| {
-            let text: String = m
-                .content
-                .iter()
-                .filter_map(|part| match part {
-                    ContentPart::Text(t) => Some(t.as_str()),
-                    ContentPart::Image(_) => None,
-                })
-                .collect();
+            let mut text = m.text();
+            if text.is_empty() {
+                let results: Vec<String> = m.tool_results().map(ToolResult::text).collect();
+                text = results.join("\n");
+            }
             (!text.is_empty()).then_some(text)
         })
 }
@@ -76,17 +79,15 @@ fn last_user_text(messages: &[Message]) -> Option<String> {
 fn word_count(parts: &[ContentPart]) -> usize {
     parts
         .iter()
-        .map(|p| {
-            if let ContentPart::Text(t) = p {
-                t.split_whitespace().count()
-            } else {
-                0
-            }
+        .map(|p| match p {
+            ContentPart::Text(t) => t.text.split_whitespace().count(),
+            ContentPart::ToolResult(r) => r.text().split_whitespace().count(),
+            _ => 0,
         })
         .sum()
 }
 
-/// "a b  c" -> ["a", " b", "  c"]: concatenating the pieces gives the input back.
+/// "a b  c" -> ["a ", "b  ", "c"]: concatenating the pieces gives the input back.
 fn split_keeping_spaces(text: &str) -> Vec<String> {
     let mut pieces = Vec::new();
     let mut current = String::new();
@@ -105,3 +106,37 @@ fn split_keeping_spaces(text: &str) -> Vec<String> {
 }
 
 claw_plugin_sdk::export_provider!(Echo);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use claw_plugin_sdk::testing::{text_message, tool_call, tool_result};
+
+    #[test]
+    fn pieces_give_the_text_back() {
+        assert_eq!(split_keeping_spaces("a b  c"), ["a ", "b  ", "c"]);
+        assert_eq!(split_keeping_spaces(" hi "), [" hi "]);
+        assert!(split_keeping_spaces("").is_empty());
+    }
+
+    #[test]
+    fn the_last_user_text_or_tool_result_is_echoed() {
+        let mut messages = vec![
+            text_message(Role::User, "first"),
+            Message {
+                role: Role::Assistant,
+                content: vec![tool_call("c1", "f", "{}")],
+            },
+            Message {
+                role: Role::User,
+                content: vec![tool_result("c1", "42 apples")],
+            },
+        ];
+        assert_eq!(last_user_text(&messages).as_deref(), Some("42 apples"));
+        assert_eq!(word_count(&messages[2].content), 2);
+        messages.push(text_message(Role::User, "then this"));
+        assert_eq!(last_user_text(&messages).as_deref(), Some("then this"));
+        messages.push(text_message(Role::User, ""));
+        assert_eq!(last_user_text(&messages).as_deref(), Some("then this"));
+    }
+}

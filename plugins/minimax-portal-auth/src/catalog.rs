@@ -4,7 +4,7 @@
 use claw_plugin_sdk::types::{InputKind, ModelCost, ModelInfo};
 use serde_json::{Value, json};
 
-/// One model of the catalog (all take text, reason, and share the limits).
+/// One model of the catalog (all take text, reason, call tools, and share the limits).
 struct Model {
     id: &'static str,
     name: &'static str,
@@ -53,6 +53,7 @@ pub fn models() -> Vec<ModelInfo> {
                 cache_read: CACHE_READ_COST,
                 cache_write: CACHE_WRITE_COST,
             }),
+            tools: true,
         })
         .collect()
 }
@@ -66,6 +67,7 @@ pub fn config_models() -> Value {
                 "id": m.id,
                 "name": m.name,
                 "reasoning": true,
+                "tools": true,
                 "input": ["text"],
                 "contextWindow": CONTEXT_WINDOW,
                 "maxTokens": MAX_TOKENS,
@@ -94,6 +96,7 @@ mod tests {
         );
         assert_eq!(infos[0].name, "MiniMax M2.1");
         assert!(infos.iter().all(|m| m.reasoning
+            && m.tools
             && m.input == [InputKind::Text]
             && m.context_window == 204_800
             && m.max_tokens == 131_072));
@@ -118,7 +121,7 @@ mod tests {
         assert_eq!(
             entries[1],
             json!({"id": "MiniMax-M2.1-lightning", "name": "MiniMax M2.1 Lightning",
-                   "reasoning": true, "input": ["text"], "contextWindow": 204800,
+                   "reasoning": true, "tools": true, "input": ["text"], "contextWindow": 204800,
                    "maxTokens": 131072,
                    "cost": {"input": 0.3, "output": 2.4, "cacheRead": 0.03, "cacheWrite": 0.375}})
         );

@@ -30,8 +30,8 @@ impl Provider for OpenAiCompletions {
 
     fn chat(request: ChatRequest) -> Result<ChatStream, PluginError> {
         let url = request::url(&request.endpoint.base_url);
-        let headers = request::headers(&request.endpoint, &request.credential, request.streaming);
-        let body = serde_json::to_vec(&request::body(&request)).unwrap_or_default();
+        let headers = request::headers(&request);
+        let body = serde_json::to_vec(&request::body(&request)?).unwrap_or_default();
         // No timeouts of our own: the host applies its defaults.
         let http = http::Request::post(url).headers(headers).body(body);
         COMPLETIONS.send(&request, http, reply::StreamDecoder::default())

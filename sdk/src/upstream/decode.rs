@@ -125,7 +125,7 @@ impl<D: SseDecoder> SseDriver<D> {
 mod tests {
     use super::*;
     use crate::testing::{drive, same};
-    use crate::types::ErrorReason;
+    use crate::types::{Done, ErrorReason};
 
     /// A toy API: `data: <text>` is text, `data: STOP` the end marker,
     /// `data: FAIL` an error; a body ending early is cut off.
@@ -142,7 +142,9 @@ mod tests {
         ) -> Result<Flow, PluginError> {
             match event.data.as_str() {
                 "STOP" => {
-                    out.push(ChatEvent::Done(event.event.unwrap_or_default()));
+                    out.push(ChatEvent::Done(Done::from_raw(
+                        event.event.unwrap_or_default(),
+                    )));
                     Ok(Flow::End)
                 }
                 "FAIL" => Err(PluginError::new(ErrorReason::Overloaded, "toy: busy")),
@@ -171,7 +173,7 @@ mod tests {
         let expected = [
             ChatEvent::Text("a".into()),
             ChatEvent::Text("b".into()),
-            ChatEvent::Done("fine".into()),
+            ChatEvent::Done(Done::from_raw("fine")),
         ];
         assert!(same(&events, &expected), "{events:?}");
         crate::testing::assert_any_split(driver, body, &expected);
@@ -201,7 +203,10 @@ mod tests {
     fn nothing_is_read_after_the_end_marker() {
         let mut d = driver();
         let batch = d.step(chunk(b"data: STOP\n\ndata: x\n\n")).unwrap();
-        assert!(same(&batch.unwrap(), &[ChatEvent::Done(String::new())]));
+        assert!(same(
+            &batch.unwrap(),
+            &[ChatEvent::Done(Done::from_raw(""))]
+        ));
         assert!(over(&mut d));
         let early = d.decoder.ended_early;
         assert!(!early, "the end hook is only for bodies that end early");

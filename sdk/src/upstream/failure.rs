@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::types::{ErrorReason, PluginError};
+use crate::types::{Done, ErrorReason, PluginError, StopReason};
 use crate::{PluginErrorExt, classify_status};
 
 /// An upstream's error body, read for the common JSON shapes:
@@ -139,14 +139,33 @@ pub fn empty_reply(api: &str, what: &str, stop: &str) -> PluginError {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Seen {
     pub text: bool,
-    pub thinking: bool,
+    pub reasoning: bool,
+    pub tool_calls: bool,
 }
 
 impl Seen {
-    /// The end marker came without any text: [`empty_reply`], saying whether
-    /// there was reasoning.
+    /// The reply answered: text or a tool call (reasoning alone does not).
+    pub fn answered(&self) -> bool {
+        self.text || self.tool_calls
+    }
+
+    /// The end marker came with the upstream's stop reason `raw` (its
+    /// `field`, e.g. "stop reason"): `Done` when the reply answered, or when
+    /// the model declined (a refusal may come without text); else
+    /// [`no_text`](Self::no_text), so the router may try another model.
+    pub fn done(&self, api: &str, field: &str, raw: &str) -> Result<Done, PluginError> {
+        let done = Done::from_raw(raw);
+        if self.answered() || done.reason == StopReason::Refusal {
+            Ok(done)
+        } else {
+            Err(self.no_text(api, &format!("{field} {raw}")))
+        }
+    }
+
+    /// The end marker came without any answer: [`empty_reply`], saying
+    /// whether there was reasoning.
     pub fn no_text(&self, api: &str, stop: &str) -> PluginError {
-        let what = if self.thinking {
+        let what = if self.reasoning {
             "only reasoning, no text"
         } else {
             "no content"
@@ -157,7 +176,7 @@ impl Seen {
     /// The body ended before the end marker (`marker`): `Network` (cut off)
     /// after some content, `EmptyResponse` when nothing came at all.
     pub fn ended_early(&self, api: &str, marker: &str) -> PluginError {
-        if self.text || self.thinking {
+        if self.text || self.reasoning || self.tool_calls {
             PluginError::new(
                 ErrorReason::Network,
                 format!("{api}: the stream was cut off before {marker}"),
@@ -264,8 +283,8 @@ mod tests {
 
         let nothing = Seen::default();
         let thought = Seen {
-            text: false,
-            thinking: true,
+            reasoning: true,
+            ..Seen::default()
         };
         let cases = [
             (
@@ -289,5 +308,31 @@ mod tests {
         let cut = thought.ended_early("api", "[DONE]");
         let expected = said_as(Network, "api: the stream was cut off before [DONE]");
         assert_eq!(said(cut), expected);
+    }
+
+    #[test]
+    fn a_reply_is_done_when_it_answered_or_declined() {
+        let called = Seen {
+            tool_calls: true,
+            ..Seen::default()
+        };
+        let done = called.done("api", "stop reason", "tool_use").unwrap();
+        assert_eq!(done, Done::new(StopReason::ToolUse, "tool_use"));
+        let texted = Seen {
+            text: true,
+            ..Seen::default()
+        };
+        assert!(texted.done("api", "finish reason", "stop").is_ok());
+        let declined = Seen::default().done("api", "stop reason", "refusal");
+        assert_eq!(declined.unwrap().reason, StopReason::Refusal);
+        let thought = Seen {
+            reasoning: true,
+            ..Seen::default()
+        };
+        let e = thought.done("api", "finish reason", "length").unwrap_err();
+        let expected = "api: the reply had only reasoning, no text (finish reason length)";
+        assert_eq!(said(e), said_as(EmptyResponse, expected));
+        let cut = called.ended_early("api", "message_stop");
+        assert_eq!(cut.reason, Network);
     }
 }

@@ -34,6 +34,7 @@ fn describe_in_rust() -> ProviderInfo {
             input: vec![InputKind::Text],
             context_window: 32_768,
             max_tokens: 4_096,
+            tools: true,
             cost: Some(ModelCost {
                 input: 0.0,
                 output: 0.0,

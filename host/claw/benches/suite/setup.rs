@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use claw_plugin_host::bundled::{BUNDLED, BundledPlugin};
 use claw_plugin_host::{Headless, NetworkGrant, PluginSettings};
-use claw_types::{ChatRequest, ContentPart, Endpoint, Message, RequestCredential, Role};
+use claw_types::{ChatRequest, Endpoint, Message, Prompt, RequestCredential, Role};
 use serde_json::{Value, json};
 
 use crate::http::{Conn, Target};
@@ -256,12 +256,10 @@ pub fn chat_request(
         },
         credential: RequestCredential::None,
         model: model.into(),
-        messages: vec![Message {
-            role: Role::User,
-            content: vec![ContentPart::Text(text.into())],
-        }],
-        max_tokens,
-        temperature: None,
-        streaming: true,
+        prompt: Prompt {
+            max_tokens,
+            streaming: true,
+            ..Prompt::of(vec![Message::text(Role::User, text)])
+        },
     }
 }

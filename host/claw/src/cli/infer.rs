@@ -12,7 +12,7 @@ use super::client::GatewayClient;
 use super::context::AgentArg as Agent;
 use super::context::Context;
 use claw_core::router::{Delivery, Prompt};
-use claw_types::{ChatEvent, ContentPart, Message, Role};
+use claw_types::{ChatEvent, Message, Role, SystemBlock};
 
 #[derive(Subcommand)]
 pub enum InferCommand {
@@ -139,22 +139,19 @@ pub async fn run(command: InferCommand, verbose: bool) -> anyhow::Result<ExitCod
 async fn run_here(ctx: Context, args: &RunArgs) -> anyhow::Result<serde_json::Value> {
     let app = ctx.app().await?;
     let (chain, _) = app.chain(args.model.as_deref(), args.agent.into())?;
-    let mut messages = Vec::new();
-    if let Some(system) = &args.system {
-        messages.push(Message {
-            role: Role::System,
-            content: vec![ContentPart::Text(system.clone())],
-        });
-    }
-    messages.push(Message {
-        role: Role::User,
-        content: vec![ContentPart::Text(args.prompt.clone())],
-    });
     let prompt = Prompt {
-        messages,
+        system: args
+            .system
+            .iter()
+            .map(|text| SystemBlock {
+                text: text.clone(),
+                cache: None,
+            })
+            .collect(),
         max_tokens: args.max_tokens,
         temperature: args.temperature,
         streaming: true,
+        ..Prompt::of(vec![Message::text(Role::User, args.prompt.clone())])
     };
 
     let cooldowns = app.cooldowns();

@@ -27,9 +27,30 @@ pub struct ModelSpec {
     pub cost: CostEntry,
     pub context_window: u32,
     pub max_tokens: u32,
+    /// Can call tools (config `tools`, default true).
+    pub tools: bool,
 }
 
 impl ModelSpec {
+    /// Why this model cannot take a prompt that needs `needs`, if it cannot:
+    /// checked before a candidate is tried, so it is skipped, not failed.
+    pub fn cannot_take(&self, needs: claw_types::Needs) -> Option<String> {
+        if needs.images && !self.input.iter().any(|i| i == "image") {
+            return Some(format!(
+                "model \"{}\" does not take images (its input is [{}]); send text only, or set \"input\": [\"text\", \"image\"] in its config if it does",
+                self.id,
+                self.input.join(", ")
+            ));
+        }
+        if needs.tools && !self.tools {
+            return Some(format!(
+                "model \"{}\" cannot call tools; send the request without tools, or set \"tools\": true in its config if it can",
+                self.id
+            ));
+        }
+        None
+    }
+
     /// A model as a plugin describes it.
     pub fn from_info(m: &claw_types::ModelInfo) -> ModelSpec {
         use claw_types::InputKind;
@@ -56,6 +77,7 @@ impl ModelSpec {
             }),
             context_window: m.context_window,
             max_tokens: m.max_tokens,
+            tools: m.tools,
         }
     }
 }
@@ -345,6 +367,7 @@ fn from_preset(preset: &presets::Preset, key: Option<String>) -> Provider {
                 cost: m.cost(),
                 context_window: m.context_window,
                 max_tokens: m.max_tokens,
+                tools: true,
             })
             .collect(),
         plugin: None,
@@ -435,6 +458,7 @@ fn merge_model(base: Option<ModelSpec>, m: &ModelEntry) -> ModelSpec {
         cost: CostEntry::default(),
         context_window: 128_000,
         max_tokens: 8_192,
+        tools: true,
     });
     ModelSpec {
         id: m.id.clone(),
@@ -444,6 +468,7 @@ fn merge_model(base: Option<ModelSpec>, m: &ModelEntry) -> ModelSpec {
         cost: m.cost.unwrap_or(base.cost),
         context_window: m.context_window.unwrap_or(base.context_window),
         max_tokens: m.max_tokens.unwrap_or(base.max_tokens),
+        tools: m.tools.unwrap_or(base.tools),
     }
 }
 

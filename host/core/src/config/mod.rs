@@ -88,8 +88,8 @@ impl ConfigFile {
                 detail: format!("arrays and objects nest more than {MAX_DEPTH} levels deep"),
             });
         }
-        let json5_only = serde_json::from_str::<Value>(&text).is_err();
-        let value: Value = json5::from_str(&text).map_err(|e| ConfigError::Parse {
+        let json5_only = serde_json::from_str::<Value>(text).is_err();
+        let value: Value = json5::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.into(),
             detail: e.to_string(),
         })?;

@@ -52,6 +52,8 @@ pub struct ModelEntry {
     pub cost: Option<CostEntry>,
     pub context_window: Option<u32>,
     pub max_tokens: Option<u32>,
+    /// Can call tools; a request with tools skips a model set to false.
+    pub tools: Option<bool>,
 }
 
 /// USD per million tokens.

@@ -131,10 +131,7 @@ impl Backend for PluginBackend {
             },
             credential,
             model: target.model.clone(),
-            messages: prompt.messages.clone(),
-            max_tokens: prompt.max_tokens,
-            temperature: prompt.temperature,
-            streaming: prompt.streaming,
+            prompt: prompt.clone(),
         };
         match plugin.chat(&request).await {
             Ok(stream) => Ok(PluginReply(stream)),

@@ -13,19 +13,10 @@ use serde::Serialize;
 
 use crate::catalog::Catalog;
 use crate::config::models::FailoverSettings;
-use claw_types::{ChatEvent, Message, ModelRef, Usage};
-pub use claw_types::{Failure, Reason};
+use claw_types::{ChatEvent, ModelRef, Usage};
+pub use claw_types::{Failure, Prompt, Reason};
 pub use cooldown::{CooldownBook, Cooldowns};
 pub use policy::Policy;
-
-/// What the caller asks for, independent of provider.
-#[derive(Debug, Clone)]
-pub struct Prompt {
-    pub messages: Vec<Message>,
-    pub max_tokens: Option<u32>,
-    pub temperature: Option<f32>,
-    pub streaming: bool,
-}
 
 /// Something that can run a prompt on one candidate.
 pub trait Backend: Sync {
@@ -175,6 +166,19 @@ impl<B: Backend> Router<'_, B> {
                 });
                 continue;
             }
+            if let Some(why) = self.cannot_take(target, prompt) {
+                tracing::info!(target: "claw::router", candidate = %target, reason = "unsupported", "model fallback decision: skip ({why})");
+                attempts.push(Attempt {
+                    provider: target.provider.clone(),
+                    model: target.model.clone(),
+                    outcome: Outcome::Skipped,
+                    reason: Some(Reason::Unsupported),
+                    status: None,
+                    latency_ms: 0,
+                    error: Some(why),
+                });
+                continue;
+            }
             let is_last = Some(i) == last_runnable;
             let started = Instant::now();
             let result = self.attempt(target, prompt, is_last, deliver).await;
@@ -212,7 +216,13 @@ impl<B: Backend> Router<'_, B> {
                     attempts.push(Attempt {
                         provider: target.provider.clone(),
                         model: target.model.clone(),
-                        outcome: Outcome::Failure,
+                        // A plugin that cannot carry the request (an SDK 0.1
+                        // plugin given tools) skips, like a model that cannot.
+                        outcome: if failure.reason == Reason::Unsupported {
+                            Outcome::Skipped
+                        } else {
+                            Outcome::Failure
+                        },
                         reason: Some(failure.reason),
                         status: failure.status,
                         latency_ms,
@@ -244,7 +254,8 @@ impl<B: Backend> Router<'_, B> {
                         .unwrap_or_else(|| "none".into());
                     tracing::info!(
                         target: "claw::router", candidate = %target, reason = failure.reason.as_str(), status = failure.status,
-                        next = %next, "model fallback decision: {}", if fails_over { "try next" } else { "stop (policy)" }
+                        next = %next, error = %preview(&failure.message),
+                        "model fallback decision: {}", if fails_over { "try next" } else { "stop (policy)" }
                     );
                     if !fails_over {
                         break;
@@ -253,6 +264,13 @@ impl<B: Backend> Router<'_, B> {
             }
         }
         RunOutcome::all_failed(attempts)
+    }
+
+    /// Why the catalog's model cannot take `prompt`, if it cannot (a model the
+    /// catalog does not list is left to its plugin).
+    fn cannot_take(&self, target: &ModelRef, prompt: &Prompt) -> Option<String> {
+        let provider = self.catalog.providers.get(&target.provider)?;
+        provider.model(&target.model)?.cannot_take(prompt.needs())
     }
 
     async fn attempt(
@@ -323,7 +341,7 @@ impl<B: Backend> Router<'_, B> {
                 match &event {
                     ChatEvent::Text(t) => text.push_str(t),
                     ChatEvent::Usage(u) => usage = Some(*u),
-                    ChatEvent::Done(r) => stop_reason = Some(r.clone()),
+                    ChatEvent::Done(d) => stop_reason = Some(d.raw.clone()),
                     _ => {}
                 }
                 if !committed && event.is_content() {

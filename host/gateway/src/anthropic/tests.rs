@@ -1,5 +1,6 @@
 use super::*;
 use crate::test_support::*;
+use claw_types::{CacheHint, KeyValue, ReasoningSetting, SystemBlock, ToolChoice};
 
 fn parse(body: &str) -> Result<ApiRequest, ApiError> {
     parse_request(body.as_bytes())
@@ -15,13 +16,18 @@ fn parses_a_streaming_request_as_the_python_sdk_sends_it() {
     assert_eq!(req.prompt.max_tokens, Some(1024));
     assert_eq!(req.prompt.temperature, None);
     assert_eq!(
-        show(&req.prompt.messages),
-        ["System: text(You are terse.)", "User: text(Hello, Claude)"]
+        req.prompt.system,
+        [SystemBlock {
+            text: "You are terse.".into(),
+            cache: None
+        }]
     );
+    assert_eq!(show(&req.prompt.messages), ["User: text(Hello, Claude)"]);
+    assert_eq!(req.prompt.passthrough, None);
 }
 
 #[test]
-fn parses_blocks_system_blocks_and_ignores_unknown_fields() {
+fn parses_blocks_system_blocks_and_passes_unknown_fields_through() {
     let req = parse(r#"{"model": "fast", "temperature": 0.5, "top_k": 5, "stop_sequences": ["END"],
         "metadata": {"user_id": "u"}, "thinking": {"type": "enabled", "budget_tokens": 2000},
         "tool_choice": {"type": "auto"}, "tools": [],
@@ -41,19 +47,68 @@ fn parses_blocks_system_blocks_and_ignores_unknown_fields() {
         (None, Some(0.5))
     );
     assert_eq!(
+        req.prompt.system,
+        [
+            SystemBlock {
+                text: "Be brief.".into(),
+                cache: Some(CacheHint::default())
+            },
+            SystemBlock {
+                text: "Be kind.".into(),
+                cache: None
+            },
+        ]
+    );
+    assert_eq!(
         show(&req.prompt.messages),
         [
-            "System: text(Be brief.) text(Be kind.)",
             "User: image(image/jpeg, /9j/4AAQ) text(What is this?)",
-            "Assistant: text(A cat.)",
+            "Assistant: reasoning(It looks like..., sig) redacted(xx) text(A cat.)",
             "User: text(Thanks)",
         ]
     );
-    // An empty system adds no message.
+    assert_eq!(req.prompt.stop, ["END"]);
+    assert_eq!(
+        req.prompt.reasoning,
+        Some(ReasoningSetting::BudgetTokens(2000))
+    );
+    assert_eq!(req.prompt.tool_choice, Some(ToolChoice::Auto));
+    let passthrough = req.prompt.passthrough.unwrap();
+    assert_eq!(passthrough.api, "anthropic-messages");
+    assert_eq!(
+        passthrough.body,
+        [
+            KeyValue::new("top_k", "5"),
+            KeyValue::new("metadata", "{\"user_id\":\"u\"}"),
+        ]
+    );
+    // An empty system adds no block.
     let req =
         parse(r#"{"model": "a/b", "system": "", "messages": [{"role": "user", "content": "hi"}]}"#)
             .unwrap();
+    assert!(req.prompt.system.is_empty());
     assert_eq!(show(&req.prompt.messages), ["User: text(hi)"]);
+}
+
+/// Claude Code sends system messages inside `messages`: they join the system
+/// prompt after the top-level blocks, with their cache hints.
+#[test]
+fn system_messages_in_the_conversation_join_the_system_prompt() {
+    let r = parse(
+        r#"{"model": "m", "max_tokens": 8, "system": [{"type": "text", "text": "first"}],
+            "messages": [{"role": "user", "content": "hi"},
+                         {"role": "system", "content": [{"type": "text", "text": "later", "cache_control": {"type": "ephemeral"}}]},
+                         {"role": "user", "content": "again"}]}"#,
+    )
+    .unwrap();
+    let system: Vec<(&str, bool)> = r
+        .prompt
+        .system
+        .iter()
+        .map(|b| (b.text.as_str(), b.cache.is_some()))
+        .collect();
+    assert_eq!(system, [("first", false), ("later", true)]);
+    assert_eq!(r.prompt.messages.len(), 2);
 }
 
 #[test]
@@ -63,6 +118,7 @@ fn each_malformed_request_gets_a_clear_400() {
     let msgs = |messages: &str| format!(r#"{{"model": "a/b", "messages": {messages}}}"#);
     let blocks = |blocks: &str| msgs(&format!(r#"[{{"role": "user", "content": {blocks}}}]"#));
     let shape = r#"{"type": "base64", "media_type": "image/png", "data": "..."}"#;
+    let types = r#""text", "image", "tool_use", "tool_result", "thinking" or "redacted_thinking""#;
     let cases: Vec<(String, String)> = vec![
         ("{\"model\": }".into(), "body is not valid JSON: expected value at line 1 column 11".into()),
         (" ".into(), "body is empty: send a JSON object (Content-Type: application/json)".into()),
@@ -74,30 +130,30 @@ fn each_malformed_request_gets_a_clear_400() {
         (msgs("{}"), "`messages` must be a non-empty array of {\"role\", \"content\"} objects, got an object".into()),
         (msgs("[1]"), "messages[0] must be an object with `role` and `content`, got a number".into()),
         (msgs(r#"[{"content": "hi"}]"#), "messages[0].role is required: user or assistant".into()),
-        (msgs(r#"[{"role": "system", "content": "hi"}]"#), "messages[0].role: \"system\" is not a message role here; put system text in the top-level `system` field".into()),
-        (msgs(r#"[{"role": "model", "content": "hi"}]"#), "messages[0].role: unknown role \"model\"; use user or assistant".into()),
+        (msgs(r#"[{"role": "system", "content": 5}]"#), "`messages[0].content` must be a string or an array of text blocks, got a number".into()),
+        (msgs(r#"[{"role": "model", "content": "hi"}]"#), "messages[0].role: unknown role \"model\"; use user, assistant or system".into()),
         (msgs(r#"[{"role": "user"}]"#), "messages[0].content is required: a string or an array of content blocks".into()),
         (msgs(r#"[{"role": "user", "content": {"type": "text"}}]"#), "messages[0].content must be a string or an array of content blocks, got an object".into()),
         (blocks("[\"hi\"]"), "messages[0].content[0] must be a content block like {\"type\": \"text\", \"text\": \"...\"}, got a string".into()),
-        (blocks(r#"[{"text": "hi"}]"#), "messages[0].content[0].type is required: \"text\" or \"image\"".into()),
+        (blocks(r#"[{"text": "hi"}]"#), format!("messages[0].content[0].type is required: {types}")),
         (blocks(r#"[{"type": "text", "text": 5}]"#), "messages[0].content[0]: a text block needs a string `text`".into()),
-        (blocks(r#"[{"type": "audio"}]"#), "messages[0].content[0]: unknown content block type \"audio\"; use \"text\" or \"image\"".into()),
-        (blocks(r#"[{"type": "document", "source": {}}]"#), "messages[0].content[0]: \"document\" blocks are not supported; claw passes text and image blocks only".into()),
-        (blocks(r#"[{"type": "tool_result", "tool_use_id": "t1", "content": "42"}]"#), "messages[0].content[0]: \"tool_result\" blocks: claw does not support tool use yet; send the request without `tools` and tool blocks".into()),
-        (msgs(r#"[{"role": "user", "content": "q"}, {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "f", "input": {}}]}]"#),
-            "messages[1].content[0]: \"tool_use\" blocks: claw does not support tool use yet; send the request without `tools` and tool blocks".into()),
+        (blocks(r#"[{"type": "audio"}]"#), format!("messages[0].content[0]: unknown content block type \"audio\"; use {types}")),
+        (blocks(r#"[{"type": "document", "source": {}}]"#), "messages[0].content[0]: \"document\" blocks are not supported: claw carries text, image, tool_use, tool_result, thinking and redacted_thinking blocks".into()),
+        (blocks(r#"[{"type": "tool_result", "tool_use_id": "t1", "content": "42"}]"#), "messages[0].content[0].tool_use_id: the tool call id \"t1\" matches no tool call in an earlier assistant message".into()),
+        (msgs(r#"[{"role": "user", "content": "q"}, {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "f", "input": "x"}]}]"#),
+            "messages[1].content[0].input of the tool_use \"t1\" must be an object, got a string".into()),
         (blocks(r#"[{"type": "thinking", "thinking": "x"}]"#), "messages[0].content[0]: \"thinking\" blocks may only appear in assistant messages".into()),
         (blocks(r#"[{"type": "image"}]"#), format!("messages[0].content[0].source is required: {shape}")),
-        (blocks(r#"[{"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}}]"#), "messages[0].content[0].source: images must be base64; remote image URLs are not fetched".into()),
-        (blocks(r#"[{"type": "image", "source": {"type": "file", "file_id": "f1"}}]"#), "messages[0].content[0].source: file sources (Files API) are not supported; send the image as base64".into()),
-        (blocks(r#"[{"type": "image", "source": {"media_type": "image/png", "data": "AA"}}]"#), format!("messages[0].content[0].source.type must be \"base64\": {shape}")),
+        (blocks(r#"[{"type": "image", "source": {"type": "url", "url": "file:///etc/passwd"}}]"#), "messages[0].content[0].source.url must be an http(s) URL".into()),
+        (blocks(r#"[{"type": "image", "source": {"type": "file", "file_id": "f1"}}]"#), "messages[0].content[0].source: file sources (Files API) are not supported; send the image as base64 or a URL".into()),
+        (blocks(r#"[{"type": "image", "source": {"media_type": "image/png", "data": "AA"}}]"#), format!("messages[0].content[0].source.type must be \"base64\" or \"url\": {shape}")),
         (blocks(r#"[{"type": "image", "source": {"type": "base64", "data": "AA"}}]"#), format!("messages[0].content[0].source.media_type must be a non-empty string: {shape}")),
         (blocks(r#"[{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": ""}}]"#), format!("messages[0].content[0].source.data must be a non-empty string: {shape}")),
         (msgs(r#"[{"role": "assistant", "content": [{"type": "image", "source": {}}]}]"#), "messages[0].content[0]: only user messages may contain images".into()),
         (with(r#""system": 5"#), "`system` must be a string or an array of text blocks, got a number".into()),
         (with(r#""system": [{"type": "image"}]"#), "system[0] must be a text block like {\"type\": \"text\", \"text\": \"...\"}".into()),
-        (with(r#""tools": [{"name": "get_weather", "input_schema": {}}]"#), "`tools`: claw does not support tool use yet; send the request without `tools` and tool blocks".into()),
-        (with(r#""tool_choice": {"type": "any"}"#), "`tool_choice`: claw does not support tool use yet; send the request without `tools` and tool blocks".into()),
+        (with(r#""tools": [{"type": "web_search_20250305", "name": "web_search"}]"#), "tools[0]: the server tool type \"web_search_20250305\" is not supported: claw carries only custom tools ({\"name\", \"description\", \"input_schema\"}); remove it from `tools`".into()),
+        (with(r#""tool_choice": {"type": "any"}"#), "`tool_choice` requires a tool call, but `tools` is empty; send the tools or leave `tool_choice` out".into()),
         (with(r#""max_tokens": 0"#), "`max_tokens` must be a positive whole number of tokens, got 0".into()),
         (with(r#""max_tokens": 1.5"#), "`max_tokens` must be a positive whole number of tokens, got 1.5".into()),
         (with(r#""temperature": 1.2"#), "`temperature` must be a number from 0 to 1, got 1.2".into()),
@@ -162,7 +218,7 @@ fn encoder() -> Encoder<Events> {
     let made = Events::new(&request());
     assert!(made.id.starts_with("msg_"));
     let id = "msg_1".into(); // fixed, so frames compare byte for byte
-    Encoder::new(Events { id, ..made })
+    Encoder::new(Events { id, ..made }, "toolu_")
 }
 
 #[test]
@@ -194,7 +250,7 @@ fn streams_the_exact_events() {
 fn each_switch_between_thinking_and_text_opens_the_next_block() {
     let mut enc = encoder();
     let out = enc.event(&ChatEvent::Text("a".into()))
-        + &enc.event(&ChatEvent::Thinking("b".into()))
+        + &enc.event(&ChatEvent::Reasoning("b".into()))
         + &enc.event(&ChatEvent::Text("".into()))
         + &enc.event(&ChatEvent::Text("c".into()))
         + &enc.finish();

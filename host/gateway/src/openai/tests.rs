@@ -1,6 +1,8 @@
 use super::*;
 use crate::test_support::*;
+use crate::wire::Encoder;
 use claw_core::catalog::{Credential, ModelRef, ModelSpec, Provider};
+use claw_types::{Done, KeyValue, SystemBlock, ToolChoice};
 
 fn parse(body: &str) -> Result<ApiRequest, ApiError> {
     parse_request(body.as_bytes())
@@ -14,9 +16,14 @@ fn parses_a_streaming_request_as_the_python_sdk_sends_it() {
     assert_eq!(req.model, "minimax/MiniMax-M2.1");
     assert!(req.stream && req.include_usage && req.prompt.streaming);
     assert_eq!(
-        show(&req.prompt.messages),
-        ["System: text(You are terse.)", "User: text(Say hi)"]
+        req.prompt.system,
+        [SystemBlock {
+            text: "You are terse.".into(),
+            cache: None
+        }]
     );
+    assert_eq!(show(&req.prompt.messages), ["User: text(Say hi)"]);
+    assert_eq!(req.prompt.passthrough, None);
     assert_eq!(
         (req.prompt.max_tokens, req.prompt.temperature),
         (None, None)
@@ -24,7 +31,7 @@ fn parses_a_streaming_request_as_the_python_sdk_sends_it() {
 }
 
 #[test]
-fn parses_parts_roles_limits_and_ignores_unknown_fields() {
+fn parses_parts_roles_limits_and_passes_unknown_fields_through() {
     let req = parse(r#"{"model": "fast", "messages": [
         {"role": "developer", "content": [{"type": "text", "text": "Be brief."}]},
         {"role": "user", "name": "ann", "content": [
@@ -39,10 +46,22 @@ fn parses_parts_roles_limits_and_ignores_unknown_fields() {
     assert!(!req.stream && !req.include_usage && req.prompt.streaming);
     assert_eq!(req.prompt.max_tokens, Some(256));
     assert_eq!(req.prompt.temperature, Some(0.7));
+    assert_eq!(req.prompt.top_p, Some(0.9));
+    assert_eq!(req.prompt.tool_choice, Some(ToolChoice::None));
+    assert_eq!(req.prompt.system[0].text, "Be brief.");
+    let passthrough = req.prompt.passthrough.unwrap();
+    assert_eq!(passthrough.api, "openai-completions");
+    assert_eq!(
+        passthrough.body,
+        [
+            KeyValue::new("seed", "1"),
+            KeyValue::new("user", "\"u1\""),
+            KeyValue::new("metadata", "{\"a\":\"b\"}"),
+        ]
+    );
     assert_eq!(
         show(&req.prompt.messages),
         [
-            "System: text(Be brief.)",
             "User: text(What is this?) image(image/png, iVBORw0KGgo=)",
             "Assistant: ",
             "Assistant: text(A ) text(no)",
@@ -117,11 +136,11 @@ fn each_malformed_request_gets_a_clear_400() {
         ),
         (
             msgs(r#"[{"content": "hi"}]"#),
-            "messages[0].role is required: system, developer, user or assistant",
+            "messages[0].role is required: system, developer, user, assistant or tool",
         ),
         (
             msgs(r#"[{"role": "bot", "content": "hi"}]"#),
-            "messages[0].role: unknown role \"bot\"; use system, developer, user or assistant",
+            "messages[0].role: unknown role \"bot\"; use system, developer, user, assistant or tool",
         ),
         (
             msgs(r#"[{"role": "user"}]"#),
@@ -149,13 +168,13 @@ fn each_malformed_request_gets_a_clear_400() {
         ),
         (
             msgs(r#"[{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}]"#),
-            "messages[0].content[0]: \"input_audio\" parts are not supported; claw passes text and images (data: URLs) only",
+            "messages[0].content[0]: \"input_audio\" parts are not supported: claw carries text and images only",
         ),
         (
             msgs(
-                r#"[{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}, {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}]}]"#,
+                r#"[{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}, {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "ftp://example.com/cat.png"}}]}]"#,
             ),
-            "messages[2].content[0]: image_url must be a data: URL (base64); remote image URLs are not fetched",
+            "messages[2].content[0]: image_url must be a data: URL (base64) or an http(s) URL, like data:image/png;base64,<data>",
         ),
         (
             msgs(
@@ -185,7 +204,7 @@ fn each_malformed_request_gets_a_clear_400() {
             msgs(
                 r#"[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "cat.png"}}]}]"#,
             ),
-            "messages[0].content[0]: image_url must be a data: URL (base64), like data:image/png;base64,<data>",
+            "messages[0].content[0]: image_url must be a data: URL (base64) or an http(s) URL, like data:image/png;base64,<data>",
         ),
         (
             msgs(r#"[{"role": "user", "content": [{"type": "image_url"}]}]"#),
@@ -199,29 +218,37 @@ fn each_malformed_request_gets_a_clear_400() {
         ),
         (
             msgs(r#"[{"role": "tool", "content": "42", "tool_call_id": "c1"}]"#),
-            "messages[0]: role \"tool\": claw does not support tool calling yet; send the request without `tools`, `functions`, `tool_choice` and tool messages",
+            "messages[0].tool_call_id: the tool call id \"c1\" matches no tool call in an earlier assistant message",
         ),
         (
             msgs(r#"[{"role": "assistant", "content": null, "tool_calls": [{"id": "c1"}]}]"#),
-            "messages[0].tool_calls: claw does not support tool calling yet; send the request without `tools`, `functions`, `tool_choice` and tool messages",
-        ),
-        (
-            with(r#""tools": [{"type": "function", "function": {"name": "f"}}]"#),
-            "`tools`: claw does not support tool calling yet; send the request without `tools`, `functions`, `tool_choice` and tool messages",
+            "messages[0].tool_calls[0].function is required: {\"name\", \"arguments\"}",
         ),
         (
             with(r#""functions": [{"name": "f"}]"#),
-            "`functions`: claw does not support tool calling yet; send the request without `tools`, `functions`, `tool_choice` and tool messages",
-        ),
-        (
-            with(r#""tool_choice": "auto""#),
-            "`tool_choice`: claw does not support tool calling yet; send the request without `tools`, `functions`, `tool_choice` and tool messages",
+            "`functions`: the legacy functions API is not supported; send `tools` (type \"function\"), `tool_choice`, assistant `tool_calls` and role \"tool\" messages instead",
         ),
         (
             with(r#""n": 2"#),
             "`n` is 2: claw does not support multiple choices yet; leave `n` out (or send 1) and make separate requests",
         ),
         (with(r#""n": 0"#), "`n` must be 1, got 0"),
+        (
+            with(r#""logprobs": true"#),
+            "`logprobs`: claw does not return log probabilities; leave `logprobs` out (or send false)",
+        ),
+        (
+            with(r#""modalities": ["text", "audio"]"#),
+            "`modalities`/`audio`: claw returns text only; leave `audio` out and send `modalities` [\"text\"] (or leave it out)",
+        ),
+        (
+            with(r#""top_p": 1.5"#),
+            "`top_p` must be a number from 0 to 1, got 1.5",
+        ),
+        (
+            with(r#""stop": 5"#),
+            "`stop` must be a string or an array of strings, got 5",
+        ),
         (
             with(r#""max_tokens": 0"#),
             "`max_tokens` must be a positive whole number of tokens, got 0",
@@ -317,13 +344,15 @@ fn renders_a_chat_completion() {
         r,
         json!({"id": "X", "object": "chat.completion", "created": 0, "model": "fast",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello \"you\""}, "finish_reason": "length"}],
-            "usage": {"prompt_tokens": 16, "completion_tokens": 4, "total_tokens": 20, "prompt_tokens_details": {"cached_tokens": 6}}})
+            "usage": {"prompt_tokens": 16, "completion_tokens": 4, "total_tokens": 20,
+                "prompt_tokens_details": {"cached_tokens": 6}, "completion_tokens_details": {"reasoning_tokens": 0}}})
     );
     let other = ChatCompletions.response(&req, &reply("x", None, None));
     assert_ne!(other["id"].as_str().unwrap(), id, "ids are unique");
     assert_eq!(
         other["usage"],
-        json!({"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0})
+        json!({"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0,
+            "prompt_tokens_details": {"cached_tokens": 0}, "completion_tokens_details": {"reasoning_tokens": 0}})
     );
     assert_eq!(other["choices"][0]["finish_reason"], "stop");
 }
@@ -336,11 +365,14 @@ fn encoder(include_usage: bool) -> Encoder<Chunks> {
     assert!(made.id.starts_with("chatcmpl-"));
     // Fixed, so the frames can be compared byte for byte.
     let (id, created) = ("chatcmpl-1".into(), 1700000000);
-    Encoder::new(Chunks {
-        id,
-        created,
-        ..made
-    })
+    Encoder::new(
+        Chunks {
+            id,
+            created,
+            ..made
+        },
+        "call_",
+    )
 }
 
 #[test]
@@ -360,7 +392,7 @@ fn streams_the_exact_chunks_with_usage() {
             String::new(),
             String::new(),
             format!(r#"{head}{{}},"finish_reason":"stop"}}]{tail}"#)
-                + "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"fast\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3,\"total_tokens\":15}}\n\n"
+                + "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"fast\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3,\"total_tokens\":15,\"prompt_tokens_details\":{\"cached_tokens\":0},\"completion_tokens_details\":{\"reasoning_tokens\":0}}}\n\n"
                 + "data: [DONE]\n\n",
         ]
     );
@@ -374,7 +406,7 @@ fn streams_without_usage_unless_asked() {
         &mut enc,
         &[
             ChatEvent::Text("Hi".into()),
-            ChatEvent::Done("max_tokens".into()),
+            ChatEvent::Done(Done::from_raw("max_tokens")),
         ],
     );
     let head = r#"data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"fast","choices":[{"index":0,"delta":"#;
@@ -545,6 +577,7 @@ fn spec(id: &str) -> ModelSpec {
         cost: Default::default(),
         context_window: 1000,
         max_tokens: 100,
+        tools: true,
     }
 }
 

@@ -14,11 +14,7 @@ const CLAW_INTERFACES: &[&str] = &["types", "log", "config", "prompts", "provide
 
 /// The supported range as users read it, e.g. `0.1.x`.
 pub fn supported_range() -> String {
-    SUPPORTED
-        .iter()
-        .map(|v| track(v))
-        .collect::<Vec<_>>()
-        .join(", ")
+    SUPPORTED.iter().map(track).collect::<Vec<_>>().join(", ")
 }
 
 /// `0.1.x` for 0.1.3, `2.x` for 2.4.0: versions on one track are compatible.
@@ -364,8 +360,8 @@ mod tests {
         assert_eq!(
             err,
             "plugin \"minimax-portal-auth\" uses clawdbot:plugin-sdk@0.1.0 (imports clawdbot:plugin-sdk/log@0.1.0; \
-             exports clawdbot:plugin-sdk/auth@0.1.0), but this host provides claw:plugin (0.1.x). Did you mean \
-             claw:plugin? Rebuild it with claw-plugin-sdk 0.1 (Rust) or against claw's wit/0.1.0."
+             exports clawdbot:plugin-sdk/auth@0.1.0), but this host provides claw:plugin (0.1.x, 0.2.x). Did you mean \
+             claw:plugin? Rebuild it with claw-plugin-sdk 0.2 (Rust) or against claw's wit/0.2.0."
         );
     }
 
@@ -391,13 +387,13 @@ mod tests {
         .to_string();
         assert_eq!(
             err,
-            "plugin \"x\" was built against claw:plugin@0.3.0; this host supports 0.1.x. Upgrade claw, or rebuild the plugin with claw-plugin-sdk 0.1."
+            "plugin \"x\" was built against claw:plugin@0.3.0; this host supports 0.1.x, 0.2.x. Upgrade claw, or rebuild the plugin with claw-plugin-sdk 0.2."
         );
         let err = check("x", &names(&[], &["claw:plugin/provider@0.0.9"]))
             .unwrap_err()
             .to_string();
         assert!(
-            err.ends_with("supports 0.1.x. Rebuild the plugin with claw-plugin-sdk 0.1."),
+            err.ends_with("supports 0.1.x, 0.2.x. Rebuild the plugin with claw-plugin-sdk 0.2."),
             "{err}"
         );
         let err = check("x", &names(&[], &["claw:plugin/provider"]))

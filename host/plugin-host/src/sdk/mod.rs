@@ -4,9 +4,12 @@
 //! matches the version the plugin was built against. Adding a version is adding
 //! a module and a line in each `match` below; `SUPPORTED` follows from them.
 
+#[macro_use]
+mod common;
 pub mod compat;
 pub(crate) mod imports;
 mod v0_1;
+mod v0_2;
 
 use semver::Version;
 use wasmtime::Store;
@@ -22,22 +25,25 @@ use crate::state::HostState;
 pub const PACKAGE: &str = "claw:plugin";
 
 /// One release per supported track (`0.1.x`, ...), oldest first.
-pub const SUPPORTED: &[Version] = &[v0_1::VERSION];
+pub const SUPPORTED: &[Version] = &[v0_1::VERSION, v0_2::VERSION];
 
 /// Every supported version's imports, side by side in one linker (their
 /// interface names carry the version, so they never collide).
 pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    v0_1::add_to_linker(linker)
+    v0_1::add_to_linker(linker)?;
+    v0_2::add_to_linker(linker)
 }
 
 /// A plugin's exports, resolved for the SDK version it was built against.
 pub(crate) enum Exports {
     V0_1(v0_1::Exports),
+    V0_2(v0_2::Exports),
 }
 
 /// A reply in progress, on the version its plugin speaks.
 pub(crate) enum Stream {
     V0_1(v0_1::Stream),
+    V0_2(v0_2::Stream),
 }
 
 type Call<T> = wasmtime::Result<Result<T, PluginError>>;
@@ -48,18 +54,23 @@ impl Exports {
         if compat::same_track(version, &v0_1::VERSION) {
             return Some(Exports::V0_1(v0_1::Exports::new(pre)));
         }
+        if compat::same_track(version, &v0_2::VERSION) {
+            return Some(Exports::V0_2(v0_2::Exports::new(pre)));
+        }
         None
     }
 
     pub(crate) fn is_provider(&self) -> bool {
         match self {
             Exports::V0_1(e) => e.is_provider(),
+            Exports::V0_2(e) => e.is_provider(),
         }
     }
 
     pub(crate) fn is_auth(&self) -> bool {
         match self {
             Exports::V0_1(e) => e.is_auth(),
+            Exports::V0_2(e) => e.is_auth(),
         }
     }
 
@@ -70,6 +81,7 @@ impl Exports {
     ) -> wasmtime::Result<ProviderInfo> {
         match self {
             Exports::V0_1(e) => e.describe(store, instance).await,
+            Exports::V0_2(e) => e.describe(store, instance).await,
         }
     }
 
@@ -80,6 +92,7 @@ impl Exports {
     ) -> wasmtime::Result<AuthInfo> {
         match self {
             Exports::V0_1(e) => e.describe_auth(store, instance).await,
+            Exports::V0_2(e) => e.describe_auth(store, instance).await,
         }
     }
 
@@ -91,6 +104,7 @@ impl Exports {
     ) -> Call<LoginResult> {
         match self {
             Exports::V0_1(e) => e.login(store, instance, method).await,
+            Exports::V0_2(e) => e.login(store, instance, method).await,
         }
     }
 
@@ -103,6 +117,7 @@ impl Exports {
     ) -> Call<Credential> {
         match self {
             Exports::V0_1(e) => e.refresh(store, instance, method, credential).await,
+            Exports::V0_2(e) => e.refresh(store, instance, method, credential).await,
         }
     }
 
@@ -114,6 +129,7 @@ impl Exports {
     ) -> Call<Stream> {
         match self {
             Exports::V0_1(e) => Ok(e.chat(store, instance, request).await?.map(Stream::V0_1)),
+            Exports::V0_2(e) => Ok(e.chat(store, instance, request).await?.map(Stream::V0_2)),
         }
     }
 }
@@ -122,6 +138,7 @@ impl Stream {
     pub(crate) async fn next(&self, store: &mut Store<HostState>) -> Call<Option<Vec<ChatEvent>>> {
         match self {
             Stream::V0_1(s) => s.next(store).await,
+            Stream::V0_2(s) => s.next(store).await,
         }
     }
 }

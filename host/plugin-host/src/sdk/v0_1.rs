@@ -28,185 +28,8 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     PortalPlugin::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)
 }
 
-/// The exports of a 0.1 component, resolved once per plugin.
-pub(crate) struct Exports {
-    provider: Option<provider::GuestIndices>,
-    auth: Option<auth::GuestIndices>,
-}
-
-/// A chat reply in progress on a 0.1 instance.
-pub(crate) struct Stream {
-    guest: provider::Guest,
-    handle: ResourceAny,
-}
-
-type Call<T> = wasmtime::Result<Result<T, domain::PluginError>>;
-
-impl Exports {
-    pub(crate) fn new(pre: &InstancePre<HostState>) -> Exports {
-        Exports {
-            provider: provider::GuestIndices::new(pre).ok(),
-            auth: auth::GuestIndices::new(pre).ok(),
-        }
-    }
-
-    pub(crate) fn is_provider(&self) -> bool {
-        self.provider.is_some()
-    }
-
-    pub(crate) fn is_auth(&self) -> bool {
-        self.auth.is_some()
-    }
-
-    fn provider(
-        &self,
-        store: &mut Store<HostState>,
-        instance: &Instance,
-    ) -> wasmtime::Result<provider::Guest> {
-        let indices = self.provider.as_ref().ok_or_else(|| no_role("provider"))?;
-        indices.load(store, instance)
-    }
-
-    fn auth(
-        &self,
-        store: &mut Store<HostState>,
-        instance: &Instance,
-    ) -> wasmtime::Result<auth::Guest> {
-        let indices = self.auth.as_ref().ok_or_else(|| no_role("auth"))?;
-        indices.load(store, instance)
-    }
-
-    pub(crate) async fn describe(
-        &self,
-        store: &mut Store<HostState>,
-        instance: &Instance,
-    ) -> wasmtime::Result<domain::ProviderInfo> {
-        let info = self.provider(store, instance)?.call_describe(store).await?;
-        Ok(info.into())
-    }
-
-    pub(crate) async fn describe_auth(
-        &self,
-        store: &mut Store<HostState>,
-        instance: &Instance,
-    ) -> wasmtime::Result<domain::AuthInfo> {
-        let info = self
-            .auth(store, instance)?
-            .call_describe_auth(store)
-            .await?;
-        Ok(info.into())
-    }
-
-    pub(crate) async fn login(
-        &self,
-        store: &mut Store<HostState>,
-        instance: &Instance,
-        method: &str,
-    ) -> Call<domain::LoginResult> {
-        let result = self
-            .auth(store, instance)?
-            .call_login(store, method)
-            .await?;
-        Ok(result.map(Into::into).map_err(Into::into))
-    }
-
-    pub(crate) async fn refresh(
-        &self,
-        store: &mut Store<HostState>,
-        instance: &Instance,
-        method: &str,
-        credential: &domain::Credential,
-    ) -> Call<domain::Credential> {
-        let credential = wit::Credential::from(credential.clone());
-        let result = self
-            .auth(store, instance)?
-            .call_refresh(store, method, &credential)
-            .await?;
-        Ok(result.map(Into::into).map_err(Into::into))
-    }
-
-    pub(crate) async fn chat(
-        &self,
-        store: &mut Store<HostState>,
-        instance: &Instance,
-        request: &domain::ChatRequest,
-    ) -> Call<Stream> {
-        let guest = self.provider(store, instance)?;
-        let request = wit::ChatRequest::from(request.clone());
-        let started = guest.call_chat(&mut *store, &request).await?;
-        Ok(started
-            .map(|handle| Stream { guest, handle })
-            .map_err(Into::into))
-    }
-}
-
-impl Stream {
-    pub(crate) async fn next(
-        &self,
-        store: &mut Store<HostState>,
-    ) -> Call<Option<Vec<domain::ChatEvent>>> {
-        let next = self
-            .guest
-            .chat_stream()
-            .call_next(store, self.handle)
-            .await?;
-        Ok(next
-            .map(|events| events.map(|e| e.into_iter().map(Into::into).collect()))
-            .map_err(Into::into))
-    }
-}
-
-fn no_role(role: &str) -> wasmtime::Error {
-    wasmtime::format_err!("the plugin does not export claw:plugin/{role}")
-}
-
-// ---- host imports: one implementation each, shared with other versions ----
-
-impl claw::plugin::types::Host for HostState {}
-
-impl claw::plugin::log::Host for HostState {
-    async fn log(&mut self, level: claw::plugin::log::Level, message: String) {
-        use claw::plugin::log::Level;
-        let level = match level {
-            Level::Trace => imports::Level::Trace,
-            Level::Debug => imports::Level::Debug,
-            Level::Info => imports::Level::Info,
-            Level::Warn => imports::Level::Warn,
-            Level::Error => imports::Level::Error,
-        };
-        imports::log(self, level, message)
-    }
-}
-
-impl claw::plugin::config::Host for HostState {
-    async fn get(&mut self) -> String {
-        self.config_json.to_string()
-    }
-}
-
-impl claw::plugin::prompts::Host for HostState {
-    async fn show_code(&mut self, code: String, url: String) {
-        if let Some([code, url]) = imports::prompt(self, [code, url]) {
-            self.prompter.show_code(&code, &url)
-        }
-    }
-    async fn open_url(&mut self, url: String) -> bool {
-        imports::prompt(self, [url]).is_some_and(|[url]| self.prompter.open_url(&url))
-    }
-    async fn ask(&mut self, question: String, secret: bool) -> Option<String> {
-        let [question] = imports::prompt(self, [question])?;
-        self.prompter.ask(&question, secret)
-    }
-    async fn pick(&mut self, question: String, options: Vec<String>) -> Option<u32> {
-        let [question] = imports::prompt(self, [question])?;
-        self.prompter.pick(&question, &options)
-    }
-    async fn progress(&mut self, message: String) {
-        if let Some([message]) = imports::prompt(self, [message]) {
-            self.prompter.progress(&message)
-        }
-    }
-}
+version_common!();
+unchanged_conversions!();
 
 // ---- conversions: 0.1 types ⇄ the host's own ----
 
@@ -229,41 +52,6 @@ impl From<wit::ErrorReason> for domain::Reason {
     }
 }
 
-impl From<wit::PluginError> for domain::PluginError {
-    fn from(e: wit::PluginError) -> Self {
-        domain::PluginError {
-            reason: e.reason.into(),
-            message: e.message,
-            status: e.status,
-            retry_after_ms: e.retry_after_ms,
-        }
-    }
-}
-
-impl From<wit::KeyValue> for domain::KeyValue {
-    fn from(kv: wit::KeyValue) -> Self {
-        domain::KeyValue::new(kv.key, kv.value)
-    }
-}
-
-impl From<domain::KeyValue> for wit::KeyValue {
-    fn from(kv: domain::KeyValue) -> Self {
-        wit::KeyValue {
-            key: kv.key,
-            value: kv.value,
-        }
-    }
-}
-
-impl From<wit::InputKind> for domain::InputKind {
-    fn from(k: wit::InputKind) -> Self {
-        match k {
-            wit::InputKind::Text => domain::InputKind::Text,
-            wit::InputKind::Image => domain::InputKind::Image,
-        }
-    }
-}
-
 impl From<wit::ModelInfo> for domain::ModelInfo {
     fn from(m: wit::ModelInfo) -> Self {
         domain::ModelInfo {
@@ -279,137 +67,107 @@ impl From<wit::ModelInfo> for domain::ModelInfo {
                 cache_read: c.cache_read,
                 cache_write: c.cache_write,
             }),
+            // 0.1 cannot say; `to_wit_request` refuses what it cannot carry.
+            tools: true,
         }
     }
 }
 
-impl From<wit::ProviderInfo> for domain::ProviderInfo {
-    fn from(p: wit::ProviderInfo) -> Self {
-        domain::ProviderInfo {
-            apis: p.apis,
-            models: p.models.into_iter().map(Into::into).collect(),
-        }
+/// The request as 0.1 carries it, or why it cannot: 0.1 has no tools, tool
+/// calls or results, reasoning blocks, image URLs or response formats. Hints
+/// it has no field for (cache, stop sequences, top-p, reasoning settings,
+/// passthrough) are dropped: the reply is still an answer to the request.
+fn to_wit_request(
+    plugin: &str,
+    r: &domain::ChatRequest,
+) -> Result<wit::ChatRequest, domain::PluginError> {
+    let prompt = &r.prompt;
+    let needs = prompt.needs();
+    let image_url = prompt.messages.iter().flat_map(|m| &m.content).any(|p| {
+        matches!(
+            p,
+            domain::ContentPart::Image {
+                source: domain::ImageSource::Url(_),
+                ..
+            }
+        )
+    });
+    let json_format = matches!(
+        prompt.response_format,
+        Some(domain::ResponseFormat::Json | domain::ResponseFormat::JsonSchema { .. })
+    );
+    let missing = [
+        (needs.tools, "tool definitions, tool calls or tool results"),
+        (needs.reasoning_parts, "reasoning blocks"),
+        (image_url, "image URLs"),
+        (json_format, "a JSON response format"),
+    ];
+    let missing: Vec<&str> = missing.iter().filter(|m| m.0).map(|m| m.1).collect();
+    if !missing.is_empty() {
+        return Err(domain::PluginError {
+            reason: domain::Reason::Unsupported,
+            message: format!(
+                "plugin \"{plugin}\" is built on claw:plugin@0.1 and cannot carry {}; rebuild it with claw-plugin-sdk 0.2",
+                missing.join(" or ")
+            ),
+            status: None,
+            retry_after_ms: None,
+        });
     }
-}
-
-impl From<wit::MethodKind> for domain::MethodKind {
-    fn from(k: wit::MethodKind) -> Self {
-        match k {
-            wit::MethodKind::Oauth => domain::MethodKind::Oauth,
-            wit::MethodKind::ApiKey => domain::MethodKind::ApiKey,
-            wit::MethodKind::Token => domain::MethodKind::Token,
-        }
-    }
-}
-
-impl From<domain::MethodKind> for wit::MethodKind {
-    fn from(k: domain::MethodKind) -> Self {
-        match k {
-            domain::MethodKind::Oauth => wit::MethodKind::Oauth,
-            domain::MethodKind::ApiKey => wit::MethodKind::ApiKey,
-            domain::MethodKind::Token => wit::MethodKind::Token,
-        }
-    }
-}
-
-impl From<wit::AuthInfo> for domain::AuthInfo {
-    fn from(a: wit::AuthInfo) -> Self {
-        domain::AuthInfo {
-            provider: a.provider,
-            methods: a
-                .methods
-                .into_iter()
-                .map(|m| domain::AuthMethod {
-                    id: m.id,
-                    label: m.label,
-                    kind: m.kind.into(),
-                    hint: m.hint,
-                })
-                .collect(),
-        }
-    }
-}
-
-impl From<wit::Credential> for domain::Credential {
-    fn from(c: wit::Credential) -> Self {
-        domain::Credential {
-            kind: c.kind.into(),
-            access: c.access,
-            refresh: c.refresh,
-            expires_at_ms: c.expires_at_ms,
-            extra: c.extra.into_iter().map(Into::into).collect(),
-        }
-    }
-}
-
-impl From<domain::Credential> for wit::Credential {
-    fn from(c: domain::Credential) -> Self {
-        wit::Credential {
-            kind: c.kind.into(),
-            access: c.access,
-            refresh: c.refresh,
-            expires_at_ms: c.expires_at_ms,
-            extra: c.extra.into_iter().map(Into::into).collect(),
-        }
-    }
-}
-
-impl From<wit::LoginResult> for domain::LoginResult {
-    fn from(l: wit::LoginResult) -> Self {
-        domain::LoginResult {
-            profile: l.profile,
-            credential: l.credential.into(),
-            config_patch: l.config_patch,
-            notes: l.notes,
-        }
-    }
-}
-
-impl From<domain::ChatRequest> for wit::ChatRequest {
-    fn from(r: domain::ChatRequest) -> Self {
-        wit::ChatRequest {
-            endpoint: wit::Endpoint {
-                provider: r.endpoint.provider,
-                api: r.endpoint.api,
-                base_url: r.endpoint.base_url,
-                headers: r.endpoint.headers.into_iter().map(Into::into).collect(),
-                auth_header: r.endpoint.auth_header,
-            },
-            credential: match r.credential {
-                domain::RequestCredential::None => wit::RequestCredential::None,
-                domain::RequestCredential::ApiKey(k) => wit::RequestCredential::ApiKey(k),
-                domain::RequestCredential::Bearer(t) => wit::RequestCredential::Bearer(t),
-            },
-            model: r.model,
-            messages: r.messages.into_iter().map(Into::into).collect(),
-            max_tokens: r.max_tokens,
-            temperature: r.temperature,
-            streaming: r.streaming,
-        }
-    }
-}
-
-impl From<domain::Message> for wit::Message {
-    fn from(m: domain::Message) -> Self {
-        wit::Message {
-            role: match m.role {
-                domain::Role::System => wit::Role::System,
-                domain::Role::User => wit::Role::User,
-                domain::Role::Assistant => wit::Role::Assistant,
-            },
-            content: m
-                .content
-                .into_iter()
-                .map(|part| match part {
-                    domain::ContentPart::Text(t) => wit::ContentPart::Text(t),
-                    domain::ContentPart::Image(i) => wit::ContentPart::Image(wit::Image {
-                        media_type: i.media_type,
-                        data: i.data,
-                    }),
-                })
-                .collect(),
-        }
-    }
+    let system = (!prompt.system.is_empty()).then(|| wit::Message {
+        role: wit::Role::System,
+        content: vec![wit::ContentPart::Text(
+            prompt
+                .system
+                .iter()
+                .map(|b| b.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n\n"),
+        )],
+    });
+    let messages = prompt.messages.iter().map(|m| wit::Message {
+        role: match m.role {
+            domain::Role::User => wit::Role::User,
+            domain::Role::Assistant => wit::Role::Assistant,
+        },
+        content: m
+            .content
+            .iter()
+            .filter_map(|part| match part {
+                domain::ContentPart::Text { text, .. } => {
+                    Some(wit::ContentPart::Text(text.clone()))
+                }
+                domain::ContentPart::Image {
+                    source: domain::ImageSource::Base64 { media_type, data },
+                    ..
+                } => Some(wit::ContentPart::Image(wit::Image {
+                    media_type: media_type.clone(),
+                    data: data.clone(),
+                })),
+                // Refused above.
+                _ => None,
+            })
+            .collect(),
+    });
+    Ok(wit::ChatRequest {
+        endpoint: wit::Endpoint {
+            provider: r.endpoint.provider.clone(),
+            api: r.endpoint.api.clone(),
+            base_url: r.endpoint.base_url.clone(),
+            headers: r.endpoint.headers.iter().cloned().map(Into::into).collect(),
+            auth_header: r.endpoint.auth_header,
+        },
+        credential: match &r.credential {
+            domain::RequestCredential::None => wit::RequestCredential::None,
+            domain::RequestCredential::ApiKey(k) => wit::RequestCredential::ApiKey(k.clone()),
+            domain::RequestCredential::Bearer(t) => wit::RequestCredential::Bearer(t.clone()),
+        },
+        model: r.model.clone(),
+        messages: system.into_iter().chain(messages).collect(),
+        max_tokens: prompt.max_tokens,
+        temperature: prompt.temperature,
+        streaming: prompt.streaming,
+    })
 }
 
 impl From<wit::ChatEvent> for domain::ChatEvent {
@@ -417,14 +175,15 @@ impl From<wit::ChatEvent> for domain::ChatEvent {
         match e {
             wit::ChatEvent::Started(id) => domain::ChatEvent::Started(id),
             wit::ChatEvent::Text(t) => domain::ChatEvent::Text(t),
-            wit::ChatEvent::Thinking(t) => domain::ChatEvent::Thinking(t),
+            wit::ChatEvent::Thinking(t) => domain::ChatEvent::Reasoning(t),
             wit::ChatEvent::Usage(u) => domain::ChatEvent::Usage(domain::Usage {
                 input_tokens: u.input_tokens,
                 output_tokens: u.output_tokens,
                 cache_read_tokens: u.cache_read_tokens,
                 cache_write_tokens: u.cache_write_tokens,
+                reasoning_tokens: 0,
             }),
-            wit::ChatEvent::Done(reason) => domain::ChatEvent::Done(reason),
+            wit::ChatEvent::Done(raw) => domain::ChatEvent::Done(domain::Done::from_raw(raw)),
         }
     }
 }

@@ -5,43 +5,43 @@ use claw_plugin_sdk::testing::{
 use claw_plugin_sdk::upstream::SseDriver;
 
 /// A stream as the upstream sends it, message by message.
-fn sse(events: &[(&str, &str)]) -> String {
+pub(super) fn sse(events: &[(&str, &str)]) -> String {
     events
         .iter()
         .map(|(name, data)| format!("event: {name}\ndata: {data}\n\n"))
         .collect()
 }
 
-const START: (&str, &str) = (
+pub(super) const START: (&str, &str) = (
     "message_start",
     r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[],"model":"claude","stop_reason":null,"usage":{"input_tokens":25,"cache_read_input_tokens":100,"cache_creation_input_tokens":7,"output_tokens":1}}}"#,
 );
-const TEXT_START: (&str, &str) = (
+pub(super) const TEXT_START: (&str, &str) = (
     "content_block_start",
     r#"{"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}"#,
 );
-const THINK_START: (&str, &str) = (
+pub(super) const THINK_START: (&str, &str) = (
     "content_block_start",
     r#"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}"#,
 );
-const PING: (&str, &str) = ("ping", r#"{"type": "ping"}"#);
-const STOP_BLOCK: (&str, &str) = (
+pub(super) const PING: (&str, &str) = ("ping", r#"{"type": "ping"}"#);
+pub(super) const STOP_BLOCK: (&str, &str) = (
     "content_block_stop",
     r#"{"type":"content_block_stop","index":0}"#,
 );
-const DELTA: (&str, &str) = (
+pub(super) const DELTA: (&str, &str) = (
     "message_delta",
     r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}}"#,
 );
-const STOP: (&str, &str) = ("message_stop", r#"{"type":"message_stop"}"#);
+pub(super) const STOP: (&str, &str) = ("message_stop", r#"{"type":"message_stop"}"#);
 
-fn text(t: &str) -> String {
+pub(super) fn text(t: &str) -> String {
     format!(
         r#"{{"type":"content_block_delta","index":1,"delta":{{"type":"text_delta","text":{}}}}}"#,
         Value::from(t)
     )
 }
-fn thinking(t: &str) -> String {
+pub(super) fn thinking(t: &str) -> String {
     format!(
         r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"thinking_delta","thinking":{}}}}}"#,
         Value::from(t)
@@ -68,33 +68,39 @@ fn full_stream() -> String {
 }
 
 /// A decoder as `chat` drives it.
-fn driver() -> SseDriver<StreamDecoder> {
+pub(super) fn driver() -> SseDriver<StreamDecoder> {
     SseDriver::new(API, StreamDecoder::default())
 }
 
 /// Drive a decoder like the ChatStream does; collects events until the end or
 /// the first error.
-fn run(chunks: &[&[u8]]) -> (Vec<ChatEvent>, Option<PluginError>) {
+pub(super) fn run(chunks: &[&[u8]]) -> (Vec<ChatEvent>, Option<PluginError>) {
     drive(driver(), chunks)
 }
 
-fn usage(input: u32, output: u32, read: u32, write: u32) -> ChatEvent {
+pub(super) fn usage(input: u32, output: u32, read: u32, write: u32) -> ChatEvent {
     ChatEvent::Usage(Usage {
         input_tokens: input,
         output_tokens: output,
         cache_read_tokens: read,
         cache_write_tokens: write,
+        reasoning_tokens: 0,
     })
+}
+
+pub(super) fn done(raw: &str) -> ChatEvent {
+    ChatEvent::Done(Done::from_raw(raw))
 }
 
 fn expected_full() -> Vec<ChatEvent> {
     vec![
         ChatEvent::Started("msg_1".into()),
-        ChatEvent::Thinking("Let me think.".into()),
+        ChatEvent::Reasoning("Let me think.".into()),
+        ChatEvent::ReasoningSignature("abc".into()),
         ChatEvent::Text("Hello".into()),
         ChatEvent::Text(", wörld 🌍".into()),
         usage(25, 15, 100, 7),
-        ChatEvent::Done("end_turn".into()),
+        done("end_turn"),
     ]
 }
 
@@ -121,7 +127,7 @@ fn initial_block_text_counts_and_stop_reason_defaults() {
         ChatEvent::Started("msg_1".into()),
         ChatEvent::Text("Hi".into()),
         usage(25, 1, 100, 7),
-        ChatEvent::Done("end_turn".into()),
+        done("end_turn"),
     ];
     assert!(same(&events, &expected), "{events:?}");
 }
@@ -290,10 +296,11 @@ fn whole_messages_parse() {
     let events = parse_message(body).unwrap();
     let expected = [
         ChatEvent::Started("msg_2".into()),
-        ChatEvent::Thinking("Hmm.".into()),
+        ChatEvent::Reasoning("Hmm.".into()),
+        ChatEvent::ReasoningSignature("s".into()),
         ChatEvent::Text("Bonjour".into()),
         usage(3, 4, 0, 0),
-        ChatEvent::Done("max_tokens".into()),
+        done("max_tokens"),
     ];
     assert!(same(&events, &expected), "{events:?}");
 

@@ -4,13 +4,13 @@ use claw_plugin_sdk::testing::{
 };
 use claw_plugin_sdk::upstream::SseDriver;
 
-fn chunk(delta: &str, finish: Option<&str>) -> String {
+pub(super) fn chunk(delta: &str, finish: Option<&str>) -> String {
     let finish = finish.map_or("null".to_string(), |f| format!("\"{f}\""));
     format!(
         r#"{{"id":"gen-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{{"index":0,"delta":{delta},"finish_reason":{finish}}}]}}"#
     )
 }
-fn content(t: &str) -> String {
+pub(super) fn content(t: &str) -> String {
     chunk(
         &format!(r#"{{"role":"assistant","content":{}}}"#, Value::from(t)),
         None,
@@ -22,9 +22,9 @@ fn reasoning_chunk(t: &str) -> String {
         None,
     )
 }
-const USAGE: &str = r#"{"id":"gen-1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":120,"completion_tokens":9,"total_tokens":129,"prompt_tokens_details":{"cached_tokens":100}}}"#;
+pub(super) const USAGE: &str = r#"{"id":"gen-1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":120,"completion_tokens":9,"total_tokens":129,"prompt_tokens_details":{"cached_tokens":100}}}"#;
 
-fn sse(datas: &[&str]) -> String {
+pub(super) fn sse(datas: &[&str]) -> String {
     datas.iter().map(|d| format!("data: {d}\n\n")).collect()
 }
 
@@ -39,34 +39,39 @@ fn full_stream() -> String {
     ": OPENROUTER PROCESSING\n\n".to_string() + &sse(&[&think, &hi, &world, &stop, USAGE, "[DONE]"])
 }
 
-fn usage(input: u32, output: u32, read: u32) -> ChatEvent {
+pub(super) fn usage(input: u32, output: u32, read: u32) -> ChatEvent {
     ChatEvent::Usage(Usage {
         input_tokens: input,
         output_tokens: output,
         cache_read_tokens: read,
         cache_write_tokens: 0,
+        reasoning_tokens: 0,
     })
+}
+
+pub(super) fn done(raw: &str) -> ChatEvent {
+    ChatEvent::Done(Done::from_raw(raw))
 }
 
 fn expected_full() -> Vec<ChatEvent> {
     vec![
         ChatEvent::Started("gen-1".into()),
-        ChatEvent::Thinking("Thinking…".into()),
+        ChatEvent::Reasoning("Thinking…".into()),
         ChatEvent::Text("Hi".into()),
         ChatEvent::Text(", wörld 🌍".into()),
         usage(20, 9, 100),
-        ChatEvent::Done("stop".into()),
+        done("stop"),
     ]
 }
 
 /// A decoder as `chat` drives it.
-fn driver() -> SseDriver<StreamDecoder> {
+pub(super) fn driver() -> SseDriver<StreamDecoder> {
     SseDriver::new(API, StreamDecoder::default())
 }
 
 /// Drive a decoder like the ChatStream does; collects events until the end or
 /// the first error.
-fn run(chunks: &[&[u8]]) -> (Vec<ChatEvent>, Option<PluginError>) {
+pub(super) fn run(chunks: &[&[u8]]) -> (Vec<ChatEvent>, Option<PluginError>) {
     drive(driver(), chunks)
 }
 
@@ -89,9 +94,9 @@ fn reasoning_content_is_preferred_over_reasoning() {
     assert!(error.is_none());
     let expected = [
         ChatEvent::Started("gen-1".into()),
-        ChatEvent::Thinking("a".into()),
+        ChatEvent::Reasoning("a".into()),
         ChatEvent::Text("b".into()),
-        ChatEvent::Done("stop".into()),
+        done("stop"),
     ];
     assert!(same(&events, &expected), "{events:?}");
 }
@@ -102,10 +107,7 @@ fn moonshot_usage_inside_the_choice_counts() {
     let body = sse(&[&content("x"), last, "[DONE]"]);
     let (events, _) = run(&[body.as_bytes()]);
     assert!(
-        same(
-            &events[2..],
-            &[usage(15, 13, 4), ChatEvent::Done("length".into())]
-        ),
+        same(&events[2..], &[usage(15, 13, 4), done("length")]),
         "{events:?}"
     );
 }
@@ -205,7 +207,7 @@ fn a_body_ending_early_is_classified() {
     let body = sse(&[&content("Hi"), &chunk("{}", Some("stop"))]);
     let (events, error) = run(&[body.as_bytes()]);
     assert!(error.is_none(), "{error:?}");
-    assert!(matches!(events.last(), Some(ChatEvent::Done(r)) if r == "stop"));
+    assert_eq!(events.last(), Some(&done("stop")));
 }
 
 #[test]
@@ -241,10 +243,10 @@ fn whole_completions_parse() {
     let events = parse_completion(body).unwrap();
     let expected = [
         ChatEvent::Started("chatcmpl-1".into()),
-        ChatEvent::Thinking("Hmm.".into()),
+        ChatEvent::Reasoning("Hmm.".into()),
         ChatEvent::Text("Hello".into()),
         usage(5, 2, 0),
-        ChatEvent::Done("stop".into()),
+        done("stop"),
     ];
     assert!(same(&events, &expected), "{events:?}");
 
