@@ -1141,3 +1141,139 @@ fn the_gateway_dir_and_log_are_private() {
     assert_eq!(log_mode, 0o600, "gateway.log is {log_mode:o}");
     assert_eq!(dir_mode, 0o700, "gateway/ is {dir_mode:o}");
 }
+
+/// Issue 13: what a client gets wrong about tools, images and content blocks
+/// is a 400 in its API's own shape that says what to change; nothing crashes
+/// and the gateway keeps serving.
+#[test]
+fn bad_tool_requests_get_a_clear_400_in_each_apis_shape() {
+    let upstream = Upstream::start();
+    let (_claw, gw) = gateway_with(&upstream);
+    let tool = |parameters: Value| json!([{"type": "function", "function": {"name": "lookup", "parameters": parameters}}]);
+    let user = json!({"role": "user", "content": "hi"});
+    let openai_cases = [
+        (
+            json!({"model": "echo/echo-1", "tools": tool(json!("a string")), "messages": [user]}),
+            "lookup",
+        ),
+        (
+            json!({"model": "echo/echo-1", "messages": [user, {"role": "tool", "tool_call_id": "call_nobody", "content": "x"}]}),
+            "call_nobody",
+        ),
+        (
+            json!({"model": "echo/echo-1", "tools": tool(json!({"type": "object"})), "messages": [user,
+                {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+                 "function": {"name": "lookup", "arguments": "{not json"}}]},
+                {"role": "tool", "tool_call_id": "call_1", "content": "x"}]}),
+            "call_1",
+        ),
+        (
+            json!({"model": "lmstudio/qwen3-8b", "messages": [{"role": "user", "content": [
+                {"type": "text", "text": "what is this?"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]}]}),
+            "does not take images",
+        ),
+    ];
+    for (body, says) in openai_cases {
+        let (status, reply) = gw.call("POST", "/v1/chat/completions", &body);
+        println!("OpenAI {status}: {reply}");
+        assert_eq!(status, 400, "{reply}");
+        assert_eq!(reply["error"]["type"], "invalid_request_error", "{reply}");
+        let message = reply["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{message}");
+    }
+    let anthropic_cases = [
+        (
+            json!({"model": "echo/echo-1", "max_tokens": 8, "messages": [
+                {"role": "user", "content": [{"type": "telepathy", "data": "?"}]}]}),
+            "telepathy",
+        ),
+        (
+            json!({"model": "echo/echo-1", "max_tokens": 8, "messages": [
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_nobody", "content": "x"}]}]}),
+            "toolu_nobody",
+        ),
+        (
+            json!({"model": "echo/echo-1", "max_tokens": 8, "tools": [{"name": "lookup", "input_schema": 7}],
+                   "messages": [{"role": "user", "content": "hi"}]}),
+            "lookup",
+        ),
+    ];
+    for (body, says) in anthropic_cases {
+        let (status, reply) = gw.call("POST", "/v1/messages", &body);
+        println!("Anthropic {status}: {reply}");
+        assert_eq!(status, 400, "{reply}");
+        assert_eq!(reply["type"], "error", "{reply}");
+        assert_eq!(reply["error"]["type"], "invalid_request_error", "{reply}");
+        let message = reply["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{message}");
+    }
+    // The image request was refused before any upstream call.
+    assert_eq!(upstream.count("qwen3-8b"), 0);
+    let (status, _) = gw.call(
+        "POST",
+        "/v1/chat/completions",
+        &json!({"model": "echo/echo-1", "messages": [user]}),
+    );
+    assert_eq!(status, 200);
+}
+
+/// Issue 13: `anthropic-beta` and fields claw does not model reach an
+/// Anthropic-kind upstream; `count_tokens` answers in Anthropic's shape.
+#[test]
+fn anthropic_headers_and_extra_fields_reach_the_upstream_and_tokens_are_counted() {
+    let upstream = Upstream::start();
+    let (_claw, gw) = gateway_with(&upstream);
+    let auth = gw.auth();
+    let body = json!({"model": "minimax/MiniMax-M2.1", "max_tokens": 16,
+        "metadata": {"user_id": "u-1"}, "context_management": {"edits": []},
+        "messages": [{"role": "user", "content": "hi"}]});
+    let r = gw.request(
+        "POST",
+        "/v1/messages?beta=true",
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+            ("anthropic-version", "2023-06-01"),
+            ("anthropic-beta", "interleaved-thinking-2025-05-14"),
+        ],
+        &body.to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let seen = upstream
+        .requests()
+        .into_iter()
+        .find(|r| r.model.as_deref() == Some("MiniMax-M2.1"))
+        .unwrap();
+    assert_eq!(
+        seen.header("anthropic-beta"),
+        Some("interleaved-thinking-2025-05-14"),
+        "{:?}",
+        seen.headers
+    );
+    assert_eq!(seen.body["metadata"]["user_id"], "u-1", "{}", seen.body);
+    assert_eq!(
+        seen.body["context_management"],
+        json!({"edits": []}),
+        "{}",
+        seen.body
+    );
+    assert_eq!(
+        seen.header("authorization"),
+        None,
+        "the client's token stays with claw"
+    );
+
+    let count = json!({"model": "minimax/MiniMax-M2.1",
+        "system": "You are terse.",
+        "tools": [{"name": "lookup", "description": "Look a word up.", "input_schema": {"type": "object"}}],
+        "messages": [{"role": "user", "content": "x".repeat(400)}]});
+    let (status, reply) = gw.call("POST", "/v1/messages/count_tokens", &count);
+    assert_eq!(status, 200, "{reply}");
+    let n = reply["input_tokens"].as_u64().unwrap();
+    println!("count_tokens for ~450 bytes: {n}");
+    assert!((100..400).contains(&n), "{reply}");
+    let (status, reply) = gw.call("POST", "/v1/messages/count_tokens", &json!({"model": "x"}));
+    assert_eq!(status, 400, "{reply}");
+    assert_eq!(reply["type"], "error", "{reply}");
+}

@@ -38,12 +38,18 @@ impl Target {
     }
 }
 
-/// The one request body of the latency figures, streamed or not.
+/// The one request body of the latency figures, streamed or not (with a
+/// tool for the tool-call model).
 pub fn body(stream: bool, model: &str) -> Vec<u8> {
     let mut b = json!({"model": model, "max_tokens": 64,
         "messages": [{"role": "user", "content": "Count to thirty-two, please."}]});
     if stream {
         b["stream"] = json!(true);
+    }
+    if model == crate::setup::TOOL_MODEL {
+        b["tools"] = json!([{"type": "function", "function": {"name": "lookup",
+            "description": "Look a word up.",
+            "parameters": {"type": "object", "properties": {"word": {"type": "string"}}}}}]);
     }
     b.to_string().into_bytes()
 }
@@ -201,6 +207,9 @@ impl Conn {
 /// Does an SSE chunk carry content text (`"content":"<something>"`, with or
 /// without a space after the colon)? The role chunk's `"content":""` does not.
 fn has_content(chunk: &[u8]) -> bool {
+    if find(chunk, b"\"tool_calls\":[").is_some() {
+        return true;
+    }
     let key = b"\"content\":";
     let mut i = 0;
     while let Some(pos) = find(&chunk[i..], key) {

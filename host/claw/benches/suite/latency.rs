@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::http::{Conn, Reply, Target, body};
 use crate::report::{Table, na};
-use crate::setup::{MODEL, tokio_rt};
+use crate::setup::{MODEL, TOOL_MODEL, tokio_rt};
 use crate::stats::{p50_p99, p50_p99_line, pct, us};
 use crate::{count, quick};
 
@@ -108,7 +108,7 @@ pub fn run_pairs(
     stream: bool,
     limit: Duration,
 ) -> Level {
-    run_pairs_as(a, b, conc, pairs, [stream, stream], limit)
+    run_pairs_as(a, b, conc, pairs, [stream, stream], limit, MODEL)
 }
 
 /// `run_pairs` with each target's request streamed or not on its own
@@ -120,6 +120,7 @@ fn run_pairs_as(
     pairs: usize,
     streams: [bool; 2],
     limit: Duration,
+    model: &'static str,
 ) -> Level {
     let next = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + limit;
@@ -131,7 +132,7 @@ fn run_pairs_as(
                 let targets = [&a, &b];
                 let mut conns: [Option<Conn>; 2] = [None, None];
                 let mut samples = [Samples::default(), Samples::default()];
-                let payloads = streams.map(|stream| body(stream, MODEL));
+                let payloads = streams.map(|stream| body(stream, model));
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i >= pairs || Instant::now() > deadline {
@@ -384,7 +385,15 @@ pub fn bench_floors(direct: &Target, through: &Target) -> Floors {
     let floors = Floors {
         forwarder: run_pairs(direct, &forwarder, 1, count(2_000), false, limit),
         forwarder_stream: run_pairs(direct, &forwarder, 1, count(1_000), true, limit),
-        like_for_like: run_pairs_as(direct, through, 1, count(2_000), [true, false], limit),
+        like_for_like: run_pairs_as(
+            direct,
+            through,
+            1,
+            count(2_000),
+            [true, false],
+            limit,
+            MODEL,
+        ),
     };
     print_level("byte-forwarding proxy", &floors.forwarder);
     print_level("byte-forwarding proxy", &floors.forwarder_stream);
@@ -420,4 +429,51 @@ impl Floors {
             na(),
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// 3e. A streamed tool call at concurrency 1
+// ---------------------------------------------------------------------------
+
+/// The same streamed request with a tool, answered by the stand-in with a tool
+/// call in argument fragments: what claw adds to an agent client's turn.
+pub fn bench_tool_call(direct: &Target, through: &Target) -> Level {
+    let limit = limit();
+    run_pairs_as(
+        direct,
+        through,
+        1,
+        count(200),
+        [true, true],
+        limit,
+        TOOL_MODEL,
+    );
+    let level = run_pairs_as(
+        direct,
+        through,
+        1,
+        count(1_000),
+        [true, true],
+        limit,
+        TOOL_MODEL,
+    );
+    print_level("claw, streamed tool call", &level);
+    level
+}
+
+pub fn tool_call_rows(l: &Level, t: &mut Table) {
+    t.row(
+        "streamed tool call, c1: added latency p50 / p99",
+        "—",
+        format!("{}{}", p50_p99(|q| l.added(q)), err_suffix(l)),
+        None,
+        na(),
+    );
+    t.row(
+        "streamed tool call, c1: added time to the first tool-call chunk p50 / p99",
+        "—",
+        p50_p99(|q| l.added_ttft(q)),
+        None,
+        na(),
+    );
 }

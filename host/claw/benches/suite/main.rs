@@ -186,6 +186,8 @@ fn bench_gateway(report: &mut Report, upstream: &Upstream, direct: &Target) {
             "3c. floors at c1: a byte-forwarding proxy, and claw against a streamed direct request",
         );
         report.floors = Some(latency::bench_floors(direct, &through));
+        section("3e. a streamed tool call (c1)");
+        report.tool_call = Some(latency::bench_tool_call(direct, &through));
         section("3b. where the added latency goes (c1, in-process plugin vs HTTP)");
         report.breakdown = Some(breakdown::bench(direct, &through, upstream));
     }

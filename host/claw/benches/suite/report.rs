@@ -24,6 +24,7 @@ pub struct Report {
     pub claw_throughput: Option<Throughput>,
     pub breakdown: Option<Breakdown>,
     pub floors: Option<Floors>,
+    pub tool_call: Option<Level>,
     pub baseline: Option<Baseline>,
     pub claw_memory: ClawMemory,
     pub reload: ReloadFigures,
@@ -95,6 +96,9 @@ impl Report {
         crate::latency::rows(&self.claw_latency, &peer.latency, &mut t);
         if let Some(f) = &self.floors {
             f.rows(&mut t);
+        }
+        if let Some(l) = &self.tool_call {
+            crate::latency::tool_call_rows(l, &mut t);
         }
         if let Some(b) = &self.baseline {
             b.rows(&mut t);

@@ -14,6 +14,7 @@ use claw_types::{ChatRequest, Endpoint, Message, Prompt, RequestCredential, Role
 use serde_json::{Value, json};
 
 use crate::http::{Conn, Target};
+use crate::upstream::agent::ToolScript;
 use crate::upstream::{Behavior, Upstream};
 
 pub const CLAW: &str = env!("CARGO_BIN_EXE_claw");
@@ -27,6 +28,8 @@ const REPLY: &str = "one two three four five six seven eight nine ten eleven twe
 /// The benchmark model; the same bare id works straight at the stand-in, through
 /// claw (one provider serves it) and through LiteLLM (its `model_name`).
 pub const MODEL: &str = "qwen3-8b";
+/// A model the stand-in answers with a tool call (the streamed tool-call row).
+pub const TOOL_MODEL: &str = "tool-1";
 /// A model whose streams the stand-in holds open (no content) for the memory figure.
 pub const HOLD_MODEL: &str = "hold-1";
 pub const HOLD_MS: u64 = 6_000;
@@ -40,6 +43,13 @@ pub fn start_upstream() -> Upstream {
     let upstream = Upstream::start();
     upstream.set_gap_ms(0);
     upstream.behave(MODEL, Behavior::Reply(REPLY.into()));
+    upstream.behave(
+        TOOL_MODEL,
+        Behavior::Agent(ToolScript::call(
+            "lookup",
+            json!({"word": "thirty-two", "language": "en", "why": "to count"}),
+        )),
+    );
     upstream.behave(
         HOLD_MODEL,
         Behavior::Stall {
@@ -66,7 +76,7 @@ pub fn state_dir(upstream: &Upstream, deny: &[&str]) -> tempfile::TempDir {
     let config = json!({
         "models": {"providers": {
             "lmstudio": {"baseUrl": format!("{}/v1", upstream.url()),
-                         "models": [{"id": MODEL}, {"id": HOLD_MODEL}]},
+                         "models": [{"id": MODEL}, {"id": HOLD_MODEL}, {"id": TOOL_MODEL}]},
         }},
         "plugins": {"deny": deny},
     });
