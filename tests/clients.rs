@@ -1,7 +1,8 @@
 //! Real agent clients through claw, unchanged, against the stand-in upstream:
-//! Claude Code completing a tool loop, and the official `openai` and
-//! `anthropic` Python SDKs doing function calling, thinking and caching, each
-//! on an Anthropic-kind and an OpenAI-kind upstream (translated). The clients
+//! Claude Code and Codex CLI completing a tool loop, and the official `openai`
+//! and `anthropic` Python SDKs doing function calling, thinking and caching
+//! (and the Responses API), each on upstreams of more than one API kind
+//! (translated). The clients
 //! are installed once per version into a cache outside the clone
 //! (support/clients.rs).
 
@@ -28,6 +29,8 @@ fn gateway_with(upstream: &Upstream) -> (Claw, GatewayProc) {
                                  "apiKey": "sk-upstream-a", "models": [model("agent-a")]},
                 "up-openai": {"baseUrl": format!("{}/v1", upstream.url()), "api": "openai-completions",
                               "apiKey": "sk-upstream-o", "models": [model("agent-o")]},
+                "up-responses": {"baseUrl": format!("{}/v1", upstream.url()), "api": "openai-responses",
+                                 "apiKey": "sk-upstream-r", "models": [model("agent-r")]},
             }},
             "agents": {"defaults": {"model": {"primary": "up-anthropic/agent-a"}}},
         })
@@ -263,4 +266,108 @@ fn claude_code_completes_a_tool_loop_through_an_anthropic_upstream() {
 #[test]
 fn claude_code_completes_a_tool_loop_through_an_openai_upstream() {
     claude_code_tool_loop("up-openai/agent-o");
+}
+
+/// Codex CLI in `exec` mode, with a model provider pointing at claw's
+/// Responses endpoint: the stand-in asks it to run a shell command, it runs it
+/// and sends the output back through claw, and the answer built from that
+/// output is its last message.
+fn codex_tool_loop(model: &str) {
+    let codex = support::clients::codex();
+    let upstream = Upstream::start();
+    upstream.behave(
+        model.split('/').nth(1).unwrap(),
+        Behavior::Agent(ToolScript {
+            calls: vec![(
+                "exec_command".into(),
+                json!({"cmd": "echo claw-tool-ok-$((6*7))"}),
+            )],
+            thinking: None,
+            answer: "The tool printed: ".into(),
+        }),
+    );
+    let (claw, gw) = gateway_with(&upstream);
+    let home = claw.dir().join("codex-home");
+    let work = claw.dir().join("codex-work");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(
+        home.join("config.toml"),
+        format!(
+            "model = \"{model}\"\nmodel_provider = \"claw\"\n\n[model_providers.claw]\nname = \"claw\"\nbase_url = \"{}/v1\"\nenv_key = \"CLAW_TOKEN\"\nwire_api = \"responses\"\n",
+            gw.url()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(&codex)
+        .args([
+            "exec",
+            "--skip-git-repo-check",
+            "--dangerously-bypass-approvals-and-sandbox",
+            "Run the marker command and tell me what it printed.",
+        ])
+        .current_dir(&work)
+        .env("CODEX_HOME", &home)
+        .env("HOME", &home)
+        .env("CLAW_TOKEN", &gw.token)
+        .env_remove("OPENAI_API_KEY")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("codex exec ({model}):\n{stdout}\n{stderr}");
+    assert!(out.status.success(), "{stdout}\n{stderr}\n{}", gw.log());
+    assert!(
+        stdout.contains("The tool printed: ") && stdout.contains("claw-tool-ok-42"),
+        "{stdout}\n{}",
+        gw.log()
+    );
+}
+
+#[test]
+fn codex_completes_a_tool_loop_through_a_responses_upstream() {
+    codex_tool_loop("up-responses/agent-r");
+}
+
+#[test]
+fn codex_completes_a_tool_loop_through_an_anthropic_upstream() {
+    codex_tool_loop("up-anthropic/agent-a");
+}
+
+/// The `openai` SDK's Responses API through claw, on a Chat Completions upstream.
+#[test]
+fn the_openai_sdk_responses_api_calls_functions_through_an_openai_upstream() {
+    let upstream = Upstream::start();
+    weather_agent(&upstream, "agent-o");
+    let (_claw, gw) = gateway_with(&upstream);
+    let steps = run_script("openai_responses.py", &gw, "up-openai/agent-o");
+    println!("{steps:#?}");
+    for (calls, answer) in [("calls", "answer"), ("stream-calls", "stream-answer")] {
+        let c = &steps[calls];
+        let calls = c["calls"].as_array().unwrap();
+        assert_eq!(calls.len(), 2, "{c}");
+        assert_eq!(calls[0][1], "get_weather");
+        assert_eq!(calls[0][2], json!({"city": "Paris"}));
+        assert_eq!(calls[1][2], json!({"city": "Rome"}));
+        assert_eq!(
+            steps[answer]["text"], "Weather: sunny in Paris | rainy in Rome",
+            "{}",
+            steps[answer]
+        );
+    }
+    let bad = &steps["previous-response"];
+    assert_eq!(bad["status"], 400, "{bad}");
+    assert!(
+        bad["message"].as_str().unwrap().contains("full input"),
+        "{bad}"
+    );
+    let unknown = &steps["unknown-call"];
+    assert_eq!(unknown["status"], 400, "{unknown}");
+    assert!(
+        unknown["message"]
+            .as_str()
+            .unwrap()
+            .contains("call_nobody_made"),
+        "{unknown}"
+    );
 }

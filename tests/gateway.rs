@@ -523,7 +523,7 @@ fn the_cli_manages_the_background_gateway_and_uses_it() {
     );
     let status = claw.run(&["gateway", "status", "--json"]).json();
     assert_eq!(status["running"], true);
-    assert_eq!(status["plugins"]["loaded"], 4);
+    assert_eq!(status["plugins"]["loaded"], 5);
 
     // Commands go through the running gateway, and say so with --verbose.
     let list = claw.run(&["plugins", "list", "--verbose"]);
@@ -1208,6 +1208,22 @@ fn bad_tool_requests_get_a_clear_400_in_each_apis_shape() {
         let message = reply["error"]["message"].as_str().unwrap();
         assert!(message.contains(says), "{message}");
     }
+    // The Responses API's own shape, for an item type claw does not know.
+    let (status, reply) = gw.call(
+        "POST",
+        "/v1/responses",
+        &json!({"model": "echo/echo-1", "input": [{"type": "telepathy", "id": "t_1"}]}),
+    );
+    println!("Responses {status}: {reply}");
+    assert_eq!(status, 400, "{reply}");
+    assert_eq!(reply["error"]["type"], "invalid_request_error", "{reply}");
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("telepathy"),
+        "{reply}"
+    );
     // The image request was refused before any upstream call.
     assert_eq!(upstream.count("qwen3-8b"), 0);
     let (status, _) = gw.call(

@@ -1258,9 +1258,23 @@ fn aliases_and_the_default_model_are_managed_from_the_cli() {
         config["models"]["providers"]["minimax"]["apiKey"], "sk-minimax-test-secret",
         "other settings stay"
     );
-    let bad = claw.run(&["models", "set", "minimax/NoSuchModel"]);
+    // A plugin's own models are all it serves; a preset passes new ids on
+    // (issue 14), except one that differs from a listed id only in case.
+    let bad = claw.run(&["models", "set", "echo/NoSuchModel"]);
     assert_eq!(bad.code, 1);
-    assert!(bad.stderr.contains("Unknown model \"minimax/NoSuchModel\""));
+    assert!(
+        bad.stderr.contains("Unknown model \"echo/NoSuchModel\""),
+        "{}",
+        bad.stderr
+    );
+    let typo = claw.run(&["models", "set", "minimax/minimax-m2.1"]);
+    assert_eq!(typo.code, 1);
+    assert!(
+        typo.stderr.contains("Model ids are case-sensitive"),
+        "{}",
+        typo.stderr
+    );
+    claw.run(&["models", "set", "minimax/MiniMax-M9"]).ok();
 }
 
 #[test]
@@ -1337,4 +1351,190 @@ fn a_fresh_install_lists_the_bundled_echo_model_and_answers_with_it() {
         "hello  there",
     ]);
     assert_eq!(run.ok(), "hello  there\n");
+}
+
+// ---------------------------------------------------------------------------
+// Users' configs as written (issue 14): each snippet in ../shared/user-configs
+// (copied to tests/user-configs) loads, and routes a request to the model it
+// names. Only the upstream addresses are changed, to the stand-in's.
+// ---------------------------------------------------------------------------
+
+/// A snippet with every provider's base URL moved to the stand-in (keeping its
+/// path), and `extra` providers merged in (for presets that have no base URL
+/// in the snippet).
+fn user_config(name: &str, up: &Upstream, extra: Value) -> String {
+    let path = support::root().join("tests/user-configs").join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut config: Value = json5::from_str(&text).unwrap();
+    if let Some(providers) = config["models"]["providers"].as_object_mut() {
+        for p in providers.values_mut() {
+            if let Some(url) = p["baseUrl"].as_str() {
+                let rest = url.splitn(4, '/').nth(3).unwrap_or("");
+                p["baseUrl"] = json!(format!("{}/{rest}", up.url()));
+            }
+        }
+    }
+    for (id, p) in extra.as_object().into_iter().flatten() {
+        config["models"]["providers"][id] = p.clone();
+    }
+    config.to_string()
+}
+
+/// `models status` exits 0 and names `primary`; a request for it reaches the
+/// stand-in as `upstream_model`; returns the outcome and `models status --json`.
+fn routes(
+    claw: &support::Claw,
+    primary: &str,
+    upstream_model: &str,
+    up: &Upstream,
+) -> (Value, Value) {
+    let status = claw.run_env(
+        &["models", "status", "--json"],
+        &[("ANTHROPIC_API_KEY", "sk-ant-test")],
+    );
+    let status_json = status.json();
+    assert_eq!(status.code, 0, "{}\n{}", status.stdout, status.stderr);
+    assert_eq!(status_json["primary"], primary, "{status_json:#}");
+    let run = claw.run_env(
+        &["infer", "model", "run", "--prompt", "hi", "--json"],
+        &[("ANTHROPIC_API_KEY", "sk-ant-test")],
+    );
+    let outcome = run.json();
+    assert_eq!(outcome["ok"], true, "{outcome:#}\n{}", run.stderr);
+    assert!(
+        up.count(upstream_model) >= 1,
+        "{upstream_model} was not asked"
+    );
+    (outcome, status_json)
+}
+
+#[test]
+fn the_minimax_api_key_snippet_routes_with_its_key_from_env() {
+    let up = Upstream::start();
+    let claw = support::Claw::new();
+    claw.write_config(&user_config("minimax-api-key.json5", &up, json!({})));
+    let (outcome, _) = routes(&claw, "minimax/MiniMax-M2.1", "MiniMax-M2.1", &up);
+    assert_eq!(outcome["outputs"][0]["text"], "Hello from MiniMax-M2.1");
+    let seen = up
+        .requests()
+        .into_iter()
+        .find(|r| r.model.as_deref() == Some("MiniMax-M2.1"))
+        .unwrap();
+    assert_eq!(
+        seen.header("x-api-key"),
+        Some("sk-..."),
+        "the key from `env`"
+    );
+    // Its prices give the request a cost.
+    assert!(
+        outcome["usage"]["costUsd"].as_f64().unwrap() > 0.0,
+        "{outcome:#}"
+    );
+}
+
+#[test]
+fn opus_primary_with_a_minimax_fallback_from_env_alone_fails_over() {
+    let up = Upstream::start();
+    up.behave(
+        "claude-opus-4-6",
+        Behavior::Status {
+            code: 529,
+            retry_after: None,
+        },
+    );
+    let claw = support::Claw::new();
+    // The anthropic preset's address is the only thing added.
+    let extra = json!({"anthropic": {"baseUrl": up.url()}, "minimax": {"baseUrl": format!("{}/anthropic", up.url())}});
+    claw.write_config(&user_config(
+        "opus-primary-minimax-fallback.json5",
+        &up,
+        extra,
+    ));
+    let (outcome, status) = routes(&claw, "anthropic/claude-opus-4-6", "claude-opus-4-6", &up);
+    assert_eq!(
+        status["fallbacks"],
+        json!(["minimax/MiniMax-M2.1"]),
+        "{status:#}"
+    );
+    assert_eq!(outcome["model"], "MiniMax-M2.1", "{outcome:#}");
+    assert_eq!(
+        outcome["attempts"][0]["reason"], "overloaded",
+        "{outcome:#}"
+    );
+    // An id the preset does not list is in `models list`, marked.
+    let list = claw
+        .run_env(
+            &["models", "list", "--json"],
+            &[("ANTHROPIC_API_KEY", "sk-ant-test")],
+        )
+        .json();
+    let opus = list["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["ref"] == "anthropic/claude-opus-4-6")
+        .cloned();
+    let opus = opus.unwrap_or_else(|| panic!("{list:#}"));
+    assert_eq!(opus["inCatalog"], false, "{opus:#}");
+    assert_eq!(opus["alias"], "opus", "{opus:#}");
+}
+
+#[test]
+fn the_kie_subagent_thread_config_routes_and_shows_the_subagents() {
+    let up = Upstream::start();
+    let claw = support::Claw::new();
+    claw.write_config(&user_config("kie-subagent.json", &up, json!({})));
+    let (_, status) = routes(&claw, "minimax/MiniMax-M2.7", "MiniMax-M2.7", &up);
+    assert_eq!(
+        status["subagents"]["primary"], "kie-claude/claude-opus-4-6",
+        "{status:#}"
+    );
+    let seen = up
+        .requests()
+        .into_iter()
+        .find(|r| r.model.as_deref() == Some("MiniMax-M2.7"))
+        .unwrap();
+    assert_eq!(
+        seen.header("authorization"),
+        Some("Bearer APIKEY"),
+        "authHeader: true"
+    );
+    let human = claw.run(&["models", "status"]);
+    assert!(
+        human.ok().contains("subagents: kie-claude/claude-opus-4-6"),
+        "{}",
+        human.stdout
+    );
+    let run = claw.run(&[
+        "infer", "model", "run", "--agent", "subagent", "--prompt", "hi", "--json",
+    ]);
+    assert_eq!(run.json()["model"], "claude-opus-4-6", "{}", run.stdout);
+}
+
+#[test]
+fn the_lmstudio_snippet_routes_over_the_responses_api() {
+    let up = Upstream::start();
+    let claw = support::Claw::new();
+    claw.write_config(&user_config("lmstudio-responses.json5", &up, json!({})));
+    let (outcome, _) = routes(
+        &claw,
+        "lmstudio/minimax-m2.1-gs32",
+        "minimax-m2.1-gs32",
+        &up,
+    );
+    assert_eq!(
+        outcome["outputs"][0]["text"],
+        "Hello from minimax-m2.1-gs32"
+    );
+    let seen = up
+        .requests()
+        .into_iter()
+        .find(|r| r.model.as_deref() == Some("minimax-m2.1-gs32"))
+        .unwrap();
+    assert!(seen.path.ends_with("/v1/responses"), "{}", seen.path);
+    // Its alias routes too.
+    let run = claw.run(&[
+        "infer", "model", "run", "--model", "Minimax", "--prompt", "hi", "--json",
+    ]);
+    assert_eq!(run.json()["ok"], true, "{}", run.stdout);
 }

@@ -9,6 +9,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 pub const CLAUDE_CODE: &str = "2.1.332";
+pub const CODEX: &str = "0.171.0";
 pub const OPENAI_PY: &str = "3.57.0";
 pub const ANTHROPIC_PY: &str = "2.16.0";
 
@@ -72,6 +73,24 @@ pub fn claude_code() -> PathBuf {
             }
         });
         dir.join("node_modules/.bin/claude")
+    })
+    .clone()
+}
+
+/// The `codex` executable of Codex CLI (npm `@openai/codex`).
+pub fn codex() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let dir = cached(&format!("codex-{CODEX}"), |dir| {
+            run(
+                Command::new("npm")
+                    .args(["install", "--no-audit", "--no-fund", "--prefix"])
+                    .arg(dir)
+                    .arg(format!("@openai/codex@{CODEX}")),
+                "npm install @openai/codex",
+            );
+        });
+        dir.join("node_modules/.bin/codex")
     })
     .clone()
 }

@@ -1,8 +1,9 @@
-//! A local stand-in for the Anthropic Messages API and the OpenAI Chat
-//! Completions API, with fault modes, for tests that run the real `claw`
-//! binary against it; and for MiniMax's OAuth user-code login (`/oauth/code`,
-//! `/oauth/token`, with PKCE and refresh-token rotation), whose tokens the model
-//! APIs can be told to require (`require_tokens`).
+//! A local stand-in for the Anthropic Messages API, the OpenAI Chat
+//! Completions API and the OpenAI Responses API (`responses`), with fault
+//! modes, for tests that run the real `claw` binary against it; and for
+//! MiniMax's OAuth user-code login (`/oauth/code`, `/oauth/token`, with PKCE
+//! and refresh-token rotation), whose tokens the model APIs can be told to
+//! require (`require_tokens`).
 //!
 //! The server runs on its own thread with its own tokio runtime, so tests stay
 //! plain `#[test]` fns; it stops when the `Upstream` is dropped. Every answer
@@ -39,6 +40,11 @@ pub mod agent {
     include!("upstream/agent.rs");
 }
 
+/// The OpenAI Responses API's shapes, for every behaviour.
+pub mod responses {
+    include!("upstream/responses.rs");
+}
+
 /// How the stand-in answers one request for a model.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Behavior {
@@ -72,6 +78,8 @@ pub enum Behavior {
 pub enum Api {
     Anthropic,
     OpenAi,
+    /// The OpenAI Responses API: `POST .../responses`.
+    Responses,
     /// MiniMax's OAuth endpoints: `POST .../oauth/code` and `POST .../oauth/token`.
     OAuth,
     /// No route: answered 404.
@@ -305,6 +313,7 @@ async fn handle(
     let api = match () {
         _ if post && path.ends_with("/v1/messages") => Api::Anthropic,
         _ if post && path.ends_with("/chat/completions") => Api::OpenAi,
+        _ if post && path.ends_with("/responses") => Api::Responses,
         _ if post && (path.ends_with("/oauth/code") || path.ends_with("/oauth/token")) => {
             Api::OAuth
         }
@@ -346,13 +355,17 @@ async fn handle(
                 None
             }
             // Refused for its token: the script is not used up.
-            (Some(_), Api::Anthropic | Api::OpenAi) if !authorized(&shared.oauth, &headers) => {
+            (Some(_), Api::Anthropic | Api::OpenAi | Api::Responses)
+                if !authorized(&shared.oauth, &headers) =>
+            {
                 Some(Behavior::Status {
                     code: 401,
                     retry_after: None,
                 })
             }
-            (Some(model), Api::Anthropic | Api::OpenAi) => Some(pick(&mut shared, model)),
+            (Some(model), Api::Anthropic | Api::OpenAi | Api::Responses) => {
+                Some(pick(&mut shared, model))
+            }
             _ => None,
         };
         shared.requests.push(Recorded {
@@ -387,7 +400,11 @@ async fn handle(
         model: model.unwrap_or_default(),
         stream: body["stream"] == true,
         include_usage: body["stream_options"]["include_usage"] == true,
-        input_tokens: (count_words(&body["system"]) + count_words(&body["messages"])).max(1),
+        input_tokens: ["system", "messages", "instructions", "input"]
+            .iter()
+            .map(|key| count_words(&body[*key]))
+            .sum::<usize>()
+            .max(1),
         id,
         created: SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -473,6 +490,7 @@ fn answer(ctx: &Ctx, behavior: Behavior) -> Response<Out> {
             steps.truncate(2); // the opening event only (and its pause)
             steps.push(Step::Send(match ctx.api {
                 Api::Anthropic => "event: content_block_delta\ndata: {\"type\": \"content_block_delta\", oops\n\n".into(),
+                Api::Responses => responses::MALFORMED.into(),
                 _ => "data: {\"id\": \"chatcmpl-oops\", \"object\": \"chat.completion.chunk\", oops\n\n".into(),
             }));
             sse(ctx, steps)
@@ -504,10 +522,11 @@ fn count_words(value: &Value) -> usize {
     }
 }
 
-/// The non-streaming body: a whole message or chat.completion.
+/// The non-streaming body: a whole message, chat.completion or response.
 fn full_message(ctx: &Ctx, text: &str) -> Value {
     let output = text.split_whitespace().count();
     match ctx.api {
+        Api::Responses => responses::whole(ctx, text),
         Api::Anthropic => {
             let content = if text.is_empty() {
                 json!([])
@@ -544,6 +563,7 @@ fn stream_steps(ctx: &Ctx, text: &str, finish: bool) -> Vec<Step> {
     let mut events = Vec::new();
     let output = text.split_whitespace().count();
     match ctx.api {
+        Api::Responses => events = responses::events(ctx, text, finish),
         Api::Anthropic => {
             let event = |name: &str, data: Value| format!("event: {name}\ndata: {data}\n\n");
             events.push(event(

@@ -82,7 +82,10 @@ impl App {
         let auth_section: AuthSection = config.section("auth")?;
         let store = AuthStore::new(state.root());
         let stored = store.load().map_err(|e| AppError::Auth(e.to_string()))?;
-        let env = |k: &str| std::env::var(k).ok();
+        // claw.json's `env` counts as environment everywhere (the process
+        // environment wins), so a key set only there turns its preset on.
+        let vars = crate::config::vars::variables(config.value());
+        let env = |k: &str| vars.get(k).cloned();
         let profile = |provider: &str| auth::profile_for(provider, &auth_section, &stored);
         let catalog = Catalog::build(&models, &agents, &plugin_providers, &env, &profile);
         for problem in &catalog.problems {

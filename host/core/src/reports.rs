@@ -83,6 +83,15 @@ pub async fn models_status(
         "aliases": app.catalog.aliases.iter().map(|(a, r)| (a.clone(), json!(r.to_string()))).collect::<serde_json::Map<_, _>>(),
         "chain": details,
     });
+    // The main agent's status also shows whom its subagents use.
+    if matches!(agent, Agent::Main)
+        && let Ok((sub, _)) = app.chain(None, Agent::Subagent)
+    {
+        out["subagents"] = json!({
+            "primary": sub.first().map(ToString::to_string),
+            "fallbacks": sub.iter().skip(1).map(ToString::to_string).collect::<Vec<_>>(),
+        });
+    }
     if let Some(timeout) = probe {
         out["probes"] = json!(run_probes(app, &chain, timeout).await);
     }

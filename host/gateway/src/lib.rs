@@ -1,9 +1,9 @@
-//! The gateway: an HTTP server on loopback that speaks the OpenAI and Anthropic
-//! wire formats, routes every request through the router, and reloads plugins
-//! and config in place.
+//! The gateway: an HTTP server on loopback that speaks the OpenAI (Chat
+//! Completions and Responses) and Anthropic wire formats, routes every request
+//! through the router, and reloads plugins and config in place.
 //!
-//! Each client API is a module behind `wire::WireApi` (`openai`, `anthropic`)
-//! that translates between its JSON/SSE and the router's plain types; they
+//! Each client API is a module behind `wire::WireApi` (`openai`, `responses`,
+//! `anthropic`) that translates between its JSON/SSE and the router's plain types; they
 //! hold no I/O, so every shape is unit-tested. `POST /v1/messages/count_tokens`
 //! answers an estimate (about 4 bytes per token, a fixed count per image):
 //! no plugin API counts tokens.
@@ -14,6 +14,7 @@ pub mod daemon;
 pub mod openai;
 mod parse;
 pub mod reply;
+pub mod responses;
 pub mod server;
 mod stream;
 pub mod wire;
@@ -21,7 +22,7 @@ pub mod wire;
 use claw_core::router::{Prompt, Reason, RunOutcome};
 use claw_types::ClientClass;
 
-/// A model request parsed from either API.
+/// A model request parsed from any API.
 #[derive(Debug, Clone)]
 pub struct ApiRequest {
     /// The model as the client named it (a ref or an alias), echoed back.

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::ApiError;
 use claw_core::router::Prompt;
-use claw_types::{CacheHint, KeyValue, Passthrough, Tool, ToolChoice};
+use claw_types::{CacheHint, ImageSource, KeyValue, Passthrough, Tool, ToolChoice};
 
 /// The prompt fields every request sets the same way.
 pub(crate) fn base_prompt() -> Prompt {
@@ -276,6 +276,54 @@ pub(crate) fn arguments(value: Option<&Value>) -> Result<String, String> {
             kind_of(other)
         )),
     }
+}
+
+/// `{"url": "data:<media type>;base64,<data>"}` or an http(s) URL the
+/// upstream fetches (claw never does); a bare string is accepted too.
+pub(crate) fn image(value: Option<&Value>) -> Result<ImageSource, String> {
+    let url = match value {
+        Some(Value::Object(o)) => o.get("url").and_then(Value::as_str),
+        Some(Value::String(s)) => Some(s.as_str()),
+        _ => None,
+    };
+    let Some(url) = url else {
+        return Err(
+            "an image_url part needs `image_url: {\"url\": \"data:image/png;base64,...\"}`".into(),
+        );
+    };
+    let scheme = |s: &str| {
+        url.get(..s.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(s))
+    };
+    if scheme("http://") || scheme("https://") {
+        return Ok(ImageSource::Url(url.to_string()));
+    }
+    let must = "image_url must be a data: URL (base64)";
+    if !scheme("data:") {
+        return Err(format!(
+            "{must} or an http(s) URL, like data:image/png;base64,<data>"
+        ));
+    }
+    let Some((meta, data)) = url[5..].split_once(',') else {
+        return Err(format!("{must}: no ',' before the data"));
+    };
+    let mut params = meta.split(';');
+    let media_type = params.next().unwrap_or_default().trim();
+    if !params.any(|p| p.trim().eq_ignore_ascii_case("base64")) {
+        return Err(format!("{must}: add ;base64 after the media type"));
+    }
+    if !media_type.contains('/') {
+        return Err(format!(
+            "{must}: it needs a media type, e.g. data:image/png;base64,..."
+        ));
+    }
+    if data.trim().is_empty() {
+        return Err(format!("{must}: its data is empty"));
+    }
+    Ok(ImageSource::Base64 {
+        media_type: media_type.to_string(),
+        data: data.to_string(),
+    })
 }
 
 /// The client's fields claw does not model, for upstreams of its own API

@@ -275,6 +275,18 @@ impl Gateway {
             (_, p, _) if p.starts_with("/admin/") => {
                 crate::admin::handle(self, &method, p, &query, &body).await
             }
+            // Retrieving, cancelling or deleting a stored response.
+            (_, p, _) if p.starts_with("/v1/responses/") => error_response(
+                shape,
+                &ApiError::new(
+                    404,
+                    "not_found_error",
+                    format!(
+                        "no route for {method} {path}: claw stores no responses (it is stateless); \
+                         keep what you need from the reply and send the full input with each request"
+                    ),
+                ),
+            ),
             _ => error_response(
                 shape,
                 &ApiError::new(

@@ -7,12 +7,16 @@ use http::HeaderMap;
 use serde_json::Value;
 
 use crate::reply::Reply;
-use crate::{ApiError, ApiRequest, anthropic, openai};
+use crate::{ApiError, ApiRequest, anthropic, openai, responses};
 use claw_core::router::RunOutcome;
 use claw_types::ChatEvent;
 
 /// Every API, by the path of its model endpoint.
-pub static APIS: &[&dyn WireApi] = &[&openai::ChatCompletions, &anthropic::Messages];
+pub static APIS: &[&dyn WireApi] = &[
+    &openai::ChatCompletions,
+    &responses::Responses,
+    &anthropic::Messages,
+];
 
 /// The shape of errors on paths that are no API's (admin, models, unknown).
 pub static FALLBACK: &dyn WireApi = &openai::ChatCompletions;
@@ -254,6 +258,7 @@ mod tests {
             paths,
             [
                 ("/v1/chat/completions", None),
+                ("/v1/responses", None),
                 ("/v1/messages", Some("x-api-key"))
             ]
         );
@@ -266,6 +271,8 @@ mod tests {
         // count_tokens answers (and authenticates) as Anthropic's API.
         assert_eq!(shape("/v1/messages/count_tokens").path(), "/v1/messages");
         assert_eq!(shape("/v1/messagesX").path(), "/v1/chat/completions");
+        // GET /v1/responses/{id} is refused in the Responses shape.
+        assert_eq!(shape("/v1/responses/resp_1").path(), "/v1/responses");
         assert_eq!(shape("/admin/status").path(), "/v1/chat/completions");
     }
 }

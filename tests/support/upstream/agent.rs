@@ -1,15 +1,18 @@
 // Included by upstream.rs as `mod agent` (the bench includes upstream.rs by
 // path, so the file cannot be a plain child module).
 //
-// A tool-using assistant for the stand-in, in both wire formats: it asks for
+// A tool-using assistant for the stand-in, in each wire format: it asks for
 // its tool calls (after some reasoning, when scripted) and, once the
 // conversation ends in their results, answers with the results' text. It
 // checks what a real upstream checks on the way back: every result answers a
 // call it made, and a reasoning block comes back with the signature it gave.
+// The Responses API's shapes are in responses.rs.
 
 use serde_json::{Value, json};
 
-use super::{Api, Ctx, Out, Response, Step, full_message, json_response, sse, stream_steps};
+use super::{
+    Api, Ctx, Out, Response, Step, full_message, json_response, responses, sse, stream_steps,
+};
 
 /// The script of `Behavior::Agent`. A request without tools gets the plain
 /// answer (as side requests of agent clients do).
@@ -18,7 +21,8 @@ pub struct ToolScript {
     /// Tool name and input of each call, asked for in one reply (parallel).
     pub calls: Vec<(String, Value)>,
     /// Reasoning shown before the calls (Anthropic `thinking` with a
-    /// signature; OpenAI-style `reasoning_content`).
+    /// signature; OpenAI-style `reasoning_content`; a Responses `reasoning`
+    /// item, its summary and encrypted content as the request asks).
     pub thinking: Option<String>,
     /// The final answer starts with this, then each result's text.
     pub answer: String,
@@ -55,7 +59,7 @@ pub(super) fn answer(ctx: &Ctx, script: &ToolScript) -> Response<Out> {
         Ok(results) => results,
         Err(message) => return refuse(ctx.api, &message),
     };
-    if let Err(message) = check_signatures(&ctx.body) {
+    if let Err(message) = check_signatures(ctx.api, &ctx.body) {
         return refuse(ctx.api, &message);
     }
     let no_tools = ctx.body["tools"].as_array().is_none_or(Vec::is_empty);
@@ -70,6 +74,8 @@ pub(super) fn answer(ctx: &Ctx, script: &ToolScript) -> Response<Out> {
     match (ctx.api, ctx.stream) {
         (Api::Anthropic, false) => json_response(200, anthropic_message(ctx, script)),
         (Api::Anthropic, true) => sse(ctx, steps(anthropic_events(ctx, script))),
+        (Api::Responses, false) => json_response(200, responses::agent_whole(ctx, script)),
+        (Api::Responses, true) => sse(ctx, steps(responses::agent_events(ctx, script))),
         (_, false) => json_response(200, openai_completion(ctx, script)),
         (_, true) => sse(ctx, steps(openai_chunks(ctx, script))),
     }
@@ -82,6 +88,7 @@ fn tool_results(api: Api, body: &Value) -> Result<Vec<String>, String> {
     let known = |id: &str| (0..8).any(|i| call_id(api, i) == id);
     let mut texts = Vec::new();
     match api {
+        Api::Responses => return responses::tool_outputs(body),
         Api::Anthropic => {
             let Some(last) = messages.last() else {
                 return Ok(texts);
@@ -126,7 +133,10 @@ fn text_of(content: &Value) -> String {
 }
 
 /// Every thinking block sent back carries the signature given with it.
-fn check_signatures(body: &Value) -> Result<(), String> {
+fn check_signatures(api: Api, body: &Value) -> Result<(), String> {
+    if api == Api::Responses {
+        return responses::check_reasoning(body);
+    }
     let blocks = body["messages"]
         .as_array()
         .into_iter()
@@ -146,13 +156,14 @@ fn refuse(api: Api, message: &str) -> Response<Out> {
         Api::Anthropic => {
             json!({"type": "error", "error": {"type": "invalid_request_error", "message": message}})
         }
+        Api::Responses => json!({"error": {"message": message, "type": "invalid_request_error", "param": "input", "code": null}}),
         _ => json!({"error": {"message": message, "type": "invalid_request_error", "param": "messages", "code": null}}),
     };
     json_response(400, body)
 }
 
 /// A JSON text in three fragments, as upstreams stream arguments.
-fn fragments(input: &Value) -> Vec<String> {
+pub(super) fn fragments(input: &Value) -> Vec<String> {
     let text = input.to_string();
     let chars: Vec<char> = text.chars().collect();
     let third = chars.len().div_ceil(3).max(1);

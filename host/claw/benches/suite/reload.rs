@@ -145,7 +145,7 @@ fn restart(state: &Path) -> (f64, Value) {
 pub fn bench(upstream: &Upstream) -> ReloadFigures {
     // The three provider plugins (echo, openai-completions, anthropic-messages):
     // the auth plugin is denied.
-    let state = state_dir(upstream, &["minimax-portal-auth"]);
+    let state = state_dir(upstream, &["minimax-portal-auth", "openai-responses"]);
     let gw = Gateway::start(state.path());
     let target = gw.target("claw");
     let load = SteadyLoad::start(&target, 4, Duration::from_secs(120));

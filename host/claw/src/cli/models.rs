@@ -149,6 +149,35 @@ fn list(app: &App, as_json: bool) -> anyhow::Result<()> {
                 "contextWindow": m.context_window, "maxTokens": m.max_tokens, "reasoning": m.reasoning,
                 "input": m.input, "cost": m.cost, "alias": alias_of(&r), "tags": tags,
                 "auth": p.credential.describe(), "available": !matches!(p.credential, Credential::Missing { .. }),
+                "inCatalog": true,
+            }));
+        }
+    }
+    // Models the config names that a preset-backed provider does not list:
+    // they are passed to the upstream as written.
+    let named = primary
+        .iter()
+        .chain(&fallbacks)
+        .chain(app.catalog.aliases.values());
+    let mut unlisted: Vec<&ModelRef> = Vec::new();
+    for r in named {
+        let Some(p) = app.catalog.providers.get(&r.provider) else {
+            continue;
+        };
+        if p.model(&r.model).is_none() && !unlisted.contains(&r) {
+            unlisted.push(r);
+            let mut tags = vec!["not in catalog".to_string()];
+            if primary.as_ref() == Some(r) {
+                tags.push("default".to_string());
+            }
+            if let Some(i) = fallbacks.iter().position(|f| f == r) {
+                tags.push(format!("fallback#{}", i + 1));
+            }
+            rows.push(json!({
+                "ref": r.to_string(), "provider": p.id, "model": r.model, "name": r.model, "api": p.api,
+                "contextWindow": null, "maxTokens": null, "reasoning": null, "input": null, "cost": null,
+                "alias": alias_of(r), "tags": tags, "inCatalog": false,
+                "auth": p.credential.describe(), "available": !matches!(p.credential, Credential::Missing { .. }),
             }));
         }
     }
@@ -165,8 +194,15 @@ fn list(app: &App, as_json: bool) -> anyhow::Result<()> {
         [
             r["ref"].as_str().unwrap_or("").to_string(),
             r["name"].as_str().unwrap_or("").to_string(),
-            r["contextWindow"].to_string(),
-            format!("${}/${}", r["cost"]["input"], r["cost"]["output"]),
+            match &r["contextWindow"] {
+                Value::Null => "-".to_string(),
+                n => n.to_string(),
+            },
+            if r["cost"].is_null() {
+                "-".to_string()
+            } else {
+                format!("${}/${}", r["cost"]["input"], r["cost"]["output"])
+            },
             r["alias"].as_str().unwrap_or("-").to_string(),
             r["tags"]
                 .as_array()
@@ -375,6 +411,23 @@ pub fn render_status(out: &Value) {
         .enumerate()
     {
         println!("fallback {}: {}", i + 1, f.as_str().unwrap_or("?"));
+    }
+    if let Some(sub) = out["subagents"].as_object() {
+        let fallbacks: Vec<&str> = sub["fallbacks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        println!(
+            "subagents: {}{}",
+            sub["primary"].as_str().unwrap_or("none"),
+            if fallbacks.is_empty() {
+                String::new()
+            } else {
+                format!(" (fallbacks: {})", fallbacks.join(", "))
+            }
+        );
     }
     for c in out["chain"].as_array().into_iter().flatten() {
         println!(

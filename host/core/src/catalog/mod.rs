@@ -142,6 +142,11 @@ pub struct Provider {
 }
 
 impl Provider {
+    /// Whether a model id not in `models` is still passed to the upstream.
+    pub fn passes_unlisted(&self) -> bool {
+        self.origin.starts_with("preset")
+    }
+
     pub fn model(&self, id: &str) -> Option<&ModelSpec> {
         self.models.iter().find(|m| m.id == id)
     }
@@ -289,7 +294,15 @@ impl Catalog {
                 ),
             }));
         };
-        if provider.model(&r.model).is_none() {
+        // A preset's model list is what claw knew when it was built; the
+        // upstream knows newer ids, so they pass through (an id it does not
+        // know fails over as model_not_found).
+        // ...unless it differs from a listed id only in case: then it is a typo.
+        let typo = provider
+            .models
+            .iter()
+            .any(|m| m.id.eq_ignore_ascii_case(&r.model));
+        if provider.model(&r.model).is_none() && (typo || !provider.passes_unlisted()) {
             let known: Vec<&str> = provider.models.iter().map(|m| m.id.as_str()).collect();
             return Err(UnknownModel(format!(
                 "Unknown model \"{r}\"{via}: provider \"{}\" has {}. Model ids are case-sensitive; to add it, put {{\"id\": \"{}\"}} in models.providers.{}.models in claw.json",

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::anthropic::Messages;
 use crate::openai::ChatCompletions;
+use crate::responses::Responses;
 use crate::wire::WireApi;
 
 /// Copies of `body`, each with one node replaced by one of `odd`.
@@ -95,5 +96,27 @@ fn odd_values_anywhere_in_an_anthropic_request_never_panic() {
           "tool_choice": {"type": "tool", "name": "f", "disable_parallel_tool_use": true},
           "stop_sequences": ["x"], "temperature": 1, "top_p": 0.5, "top_k": 3,
           "thinking": {"type": "enabled", "budget_tokens": 100}, "stream": true, "metadata": {"user_id": "u"}}),
+    );
+}
+
+#[test]
+fn odd_values_anywhere_in_a_responses_request_never_panic() {
+    survives(
+        &Responses,
+        json!({"model": "a/b", "instructions": "i", "input": [
+            {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "s"}]},
+            {"role": "user", "content": [{"type": "input_text", "text": "t"}, {"type": "input_image", "image_url": "data:image/png;base64,AA"}]},
+            {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "r"}],
+             "content": [{"type": "reasoning_text", "text": "r"}], "encrypted_content": "claw-redacted:e"},
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "c", "annotations": []}]},
+            {"type": "function_call", "id": "fc_1", "call_id": "c1", "name": "f", "arguments": "{\"a\":1}"},
+            {"type": "function_call_output", "call_id": "c1", "output": [{"type": "input_text", "text": "ok"}]}],
+          "tools": [{"type": "function", "name": "f", "description": "d", "parameters": {"type": "object"}, "strict": true},
+                    {"type": "web_search"}],
+          "tool_choice": {"type": "allowed_tools", "mode": "auto", "tools": [{"type": "function", "name": "f"}]},
+          "parallel_tool_calls": true, "max_output_tokens": 5, "temperature": 1, "top_p": 0.5,
+          "reasoning": {"effort": "low", "summary": "auto"},
+          "text": {"format": {"type": "json_schema", "name": "n", "schema": {}, "strict": true}, "verbosity": "low"},
+          "stream": true, "store": false, "include": ["reasoning.encrypted_content"], "metadata": {"k": "v"}}),
     );
 }
