@@ -395,19 +395,31 @@ fn api_keys_come_from_stdin_or_the_environment_and_are_never_printed() {
 fn a_save_killed_midway_never_leaves_a_partial_secrets_file() {
     let claw = Claw::new();
     let path = claw.dir().join("auth/profiles.json");
-
-    for i in 0..40u64 {
-        let key = format!("sk-test-key-{i:04}-{}", "x".repeat(4096));
-        let mut child = Command::new(CLAW)
+    let set_key = |dir: &std::path::Path, key: &str| {
+        Command::new(CLAW)
             .args(["auth", "set-key", "minimax", "--from-env", "KEY"])
-            .env("CLAW_STATE_DIR", claw.dir())
-            .env("KEY", &key)
+            .env("CLAW_STATE_DIR", dir)
+            .env("KEY", key)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap();
-        // Kill at a different point of the run each time (bounded: 40 runs, 0-12 ms in).
-        std::thread::sleep(std::time::Duration::from_micros((i * 331) % 12_000));
+            .unwrap()
+    };
+    // How long one whole save takes here (a debug build on a loaded machine
+    // is far slower than a release one), so that the kills spread over it.
+    let timing = Claw::new();
+    let started = std::time::Instant::now();
+    set_key(timing.dir(), "sk-timing").wait().unwrap();
+    let whole_us = (started.elapsed().as_micros() as u64).max(1_000);
+
+    for i in 0..40u64 {
+        let key = format!("sk-test-key-{i:04}-{}", "x".repeat(4096));
+        let mut child = set_key(claw.dir(), &key);
+        // Kill at a different point of the run each time (40 runs, spread
+        // over 0-120% of one whole save).
+        std::thread::sleep(std::time::Duration::from_micros(
+            (i * 331) % 12_000 * whole_us * 12 / 120_000,
+        ));
         let _ = child.kill();
         let _ = child.wait();
         if path.exists() {

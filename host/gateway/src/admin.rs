@@ -65,7 +65,7 @@ pub(super) async fn handle(
     };
     match result {
         Ok(value) => json_response(StatusCode::OK, &value),
-        Err(e) => error_response(crate::wire::FALLBACK, &e),
+        Err(e) => error_response(crate::apis::FALLBACK, &e),
     }
 }
 

@@ -10,6 +10,7 @@
 
 mod admin;
 pub mod anthropic;
+pub mod apis;
 pub mod daemon;
 pub mod openai;
 mod parse;

@@ -18,8 +18,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::apis;
 use crate::reply::Reply;
-use crate::wire::{self, WireApi};
+use crate::wire::WireApi;
 use crate::{ApiError, ApiRequest, anthropic, openai};
 use claw_core::app::{Agent, App};
 use claw_core::router::{CooldownBook, Delivery, RunOutcome};
@@ -240,10 +241,10 @@ impl Gateway {
 
     async fn route(self: &Arc<Self>, req: Request<Incoming>, id: &str) -> Response<Body> {
         let path = req.uri().path().to_string();
-        let api = wire::serving(&path);
+        let api = apis::serving(&path);
         // Errors speak the API of the path (or of the API it is under), or
         // OpenAI's on other paths.
-        let shape = wire::shape(&path);
+        let shape = apis::shape(&path);
         if req.method() == Method::GET && path == "/health" {
             return json_response(StatusCode::OK, &json!({"status": "ok"}));
         }

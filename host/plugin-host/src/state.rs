@@ -11,6 +11,11 @@ use crate::grant::GrantHooks;
 use crate::limits::Limiter;
 use crate::prompts::Prompter;
 
+/// Prompts (codes, URLs, progress lines, questions) one call may show the
+/// user; past this they are dropped (questions get no answer), so a plugin
+/// cannot flood the terminal or the gateway log.
+pub(crate) const PROMPTS_PER_CALL: u32 = 100;
+
 pub struct HostState {
     pub(crate) plugin: Arc<str>,
     pub(crate) config_json: Arc<str>,
@@ -48,7 +53,7 @@ impl HostState {
             prompter,
             limiter,
             log_budget,
-            prompt_budget: crate::sdk::imports::PROMPTS_PER_CALL,
+            prompt_budget: PROMPTS_PER_CALL,
             table: ResourceTable::new(),
             wasi,
             http: WasiHttpCtx::new(),

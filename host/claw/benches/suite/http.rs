@@ -8,8 +8,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::setup::MODEL;
-
 /// The OpenAI chat completions path: the same at the stand-in, claw and LiteLLM.
 const CHAT_PATH: &str = "/v1/chat/completions";
 
@@ -38,6 +36,12 @@ impl Target {
     }
 }
 
+/// The benchmark model; the same bare id works straight at the stand-in, through
+/// claw (one provider serves it) and through LiteLLM (its `model_name`).
+pub const MODEL: &str = "qwen3-8b";
+/// A model the stand-in answers with a tool call (the streamed tool-call row).
+pub const TOOL_MODEL: &str = "tool-1";
+
 /// The one request body of the latency figures, streamed or not (with a
 /// tool for the tool-call model).
 pub fn body(stream: bool, model: &str) -> Vec<u8> {
@@ -46,7 +50,7 @@ pub fn body(stream: bool, model: &str) -> Vec<u8> {
     if stream {
         b["stream"] = json!(true);
     }
-    if model == crate::setup::TOOL_MODEL {
+    if model == TOOL_MODEL {
         b["tools"] = json!([{"type": "function", "function": {"name": "lookup",
             "description": "Look a word up.",
             "parameters": {"type": "object", "properties": {"word": {"type": "string"}}}}}]);

@@ -25,11 +25,7 @@ const REPLY: &str = "one two three four five six seven eight nine ten eleven twe
     fourteen fifteen sixteen seventeen eighteen nineteen twenty twenty-one twenty-two \
     twenty-three twenty-four twenty-five twenty-six twenty-seven twenty-eight twenty-nine \
     thirty thirty-one thirty-two";
-/// The benchmark model; the same bare id works straight at the stand-in, through
-/// claw (one provider serves it) and through LiteLLM (its `model_name`).
-pub const MODEL: &str = "qwen3-8b";
-/// A model the stand-in answers with a tool call (the streamed tool-call row).
-pub const TOOL_MODEL: &str = "tool-1";
+pub use crate::http::{MODEL, TOOL_MODEL};
 /// A model whose streams the stand-in holds open (no content) for the memory figure.
 pub const HOLD_MODEL: &str = "hold-1";
 pub const HOLD_MS: u64 = 6_000;

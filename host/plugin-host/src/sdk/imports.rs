@@ -1,16 +1,12 @@
 //! The host side of imports whose behaviour is the same in every SDK version;
 //! each version module maps its generated types onto these.
 
-use crate::state::HostState;
+use crate::state::{HostState, PROMPTS_PER_CALL};
 
 /// Longest log line a plugin may write; longer ones are cut (a plugin cannot
 /// flood the host log with one call).
 const MAX_LOG_LINE: usize = 4096;
 
-/// Prompts (codes, URLs, progress lines, questions) one call may show the
-/// user; past this they are dropped (questions get no answer), so a plugin
-/// cannot flood the terminal or the gateway log.
-pub(crate) const PROMPTS_PER_CALL: u32 = 100;
 /// Longest text of one prompt; longer ones are cut.
 const MAX_PROMPT_TEXT: usize = 2048;
 
