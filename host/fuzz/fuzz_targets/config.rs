@@ -13,6 +13,6 @@ fuzz_target!(|data: &[u8]| {
     let _ = config.plugins();
     let _ = config.models();
     let _ = config.agents();
-    let _ = config.auth();
-    let _ = config.gateway();
+    let _ = config.section::<claw_core::auth::AuthSection>("auth");
+    let _ = config.section::<claw_gateway::daemon::GatewaySection>("gateway");
 });
