@@ -74,6 +74,23 @@ pub(crate) fn messages_array(value: Option<&Value>) -> Result<&[Value], ApiError
     }
 }
 
+/// The items of an optional array field (none when absent or null), or the
+/// 400 that says what `field` must be: "an array of `shape` objects".
+pub(crate) fn optional_array<'a>(
+    value: Option<&'a Value>,
+    field: &str,
+    shape: &str,
+) -> Result<&'a [Value], ApiError> {
+    match value {
+        None | Some(Value::Null) => Ok(&[]),
+        Some(Value::Array(items)) => Ok(items),
+        Some(other) => Err(ApiError::invalid(format!(
+            "`{field}` must be an array of {shape} objects, got {}",
+            kind_of(other)
+        ))),
+    }
+}
+
 /// A value that counts as absent: missing or `null`.
 pub(crate) fn absent(value: Option<&Value>) -> bool {
     matches!(value, None | Some(Value::Null))

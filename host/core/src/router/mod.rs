@@ -146,6 +146,8 @@ impl<B: Backend> Router<'_, B> {
             .filter(|&i| all_cooling || cooling[i].is_none())
             .collect();
         let last_runnable = runnable.last().copied();
+        // What the prompt needs of a model, worked out once for every candidate.
+        let needs = prompt.needs();
 
         for (i, target) in chain.iter().enumerate() {
             if !runnable.contains(&i) {
@@ -166,7 +168,7 @@ impl<B: Backend> Router<'_, B> {
                 });
                 continue;
             }
-            if let Some(why) = self.cannot_take(target, prompt) {
+            if let Some(why) = self.cannot_take(target, needs) {
                 tracing::info!(target: "claw::router", candidate = %target, reason = "unsupported", "model fallback decision: skip ({why})");
                 attempts.push(Attempt {
                     provider: target.provider.clone(),
@@ -266,11 +268,11 @@ impl<B: Backend> Router<'_, B> {
         RunOutcome::all_failed(attempts)
     }
 
-    /// Why the catalog's model cannot take `prompt`, if it cannot (a model the
+    /// Why the catalog's model cannot take a prompt that `needs`, if it cannot (a model the
     /// catalog does not list is left to its plugin).
-    fn cannot_take(&self, target: &ModelRef, prompt: &Prompt) -> Option<String> {
+    fn cannot_take(&self, target: &ModelRef, needs: claw_types::Needs) -> Option<String> {
         let provider = self.catalog.providers.get(&target.provider)?;
-        provider.model(&target.model)?.cannot_take(prompt.needs())
+        provider.model(&target.model)?.cannot_take(needs)
     }
 
     async fn attempt(

@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::API;
 use crate::parse::{
     absent, base_prompt, body_and_model, cache_hint, check_tools, kind_of, opt_bool,
-    opt_max_tokens, opt_number, passthrough, quoted, schema, short, stop_list,
+    opt_max_tokens, opt_number, optional_array, passthrough, quoted, schema, short, stop_list,
 };
 use crate::{ApiError, ApiRequest};
 use claw_types::{ReasoningSetting, SystemBlock, Tool, ToolChoice};
@@ -130,16 +130,11 @@ fn system(value: Option<&Value>, field: &str) -> Result<Vec<SystemBlock>, ApiErr
 
 /// Custom tools `[{name, description, input_schema, cache_control}]`.
 fn tools(value: Option<&Value>) -> Result<Vec<Tool>, ApiError> {
-    let items = match value {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Array(items)) => items,
-        Some(other) => {
-            return Err(ApiError::invalid(format!(
-                "`tools` must be an array of {{\"name\", \"description\", \"input_schema\"}} objects, got {}",
-                kind_of(other)
-            )));
-        }
-    };
+    let items = optional_array(
+        value,
+        "tools",
+        "{\"name\", \"description\", \"input_schema\"}",
+    )?;
     items
         .iter()
         .enumerate()

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::API;
 use crate::parse::{
     absent, base_prompt, body_and_model, cache_hint, check_tools, kind_of, opt_bool,
-    opt_max_tokens, opt_number, passthrough, quoted, schema, short, stop_list,
+    opt_max_tokens, opt_number, optional_array, passthrough, quoted, schema, short, stop_list,
 };
 use crate::{ApiError, ApiRequest};
 use claw_types::{ReasoningEffort, ReasoningSetting, ResponseFormat, Tool, ToolChoice};
@@ -142,16 +142,11 @@ fn refuse(body: &Map<String, Value>) -> Result<(), ApiError> {
 
 /// `[{type: "function", function: {name, description, parameters, strict}}]`.
 fn tools(value: Option<&Value>) -> Result<Vec<Tool>, ApiError> {
-    let items = match value {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Array(items)) => items,
-        Some(other) => {
-            return Err(ApiError::invalid(format!(
-                "`tools` must be an array of {{\"type\": \"function\", \"function\": {{...}}}} objects, got {}",
-                kind_of(other)
-            )));
-        }
-    };
+    let items = optional_array(
+        value,
+        "tools",
+        "{\"type\": \"function\", \"function\": {...}}",
+    )?;
     items
         .iter()
         .enumerate()

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::API;
 use crate::parse::{
     absent, base_prompt, body_and_model, check_tools, kind_of, opt_bool, opt_max_tokens,
-    opt_number, passthrough, quoted, schema, short,
+    opt_number, optional_array, passthrough, quoted, schema, short,
 };
 use crate::{ApiError, ApiRequest};
 use claw_types::{
@@ -129,16 +129,7 @@ fn instructions(value: Option<&Value>) -> Result<Vec<SystemBlock>, ApiError> {
 /// agents send built-in tools (`web_search`, `local_shell`, `custom`) with
 /// every request and would stop at a refusal.
 fn tools(value: Option<&Value>) -> Result<Vec<Tool>, ApiError> {
-    let items = match value {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Array(items)) => items,
-        Some(other) => {
-            return Err(ApiError::invalid(format!(
-                "`tools` must be an array of {TOOL_SHAPE} objects, got {}",
-                kind_of(other)
-            )));
-        }
-    };
+    let items = optional_array(value, "tools", TOOL_SHAPE)?;
     let mut tools = Vec::new();
     let mut dropped = Vec::new();
     for (i, t) in items.iter().enumerate() {
