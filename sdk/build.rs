@@ -6,10 +6,7 @@ use std::{env, fs, path::PathBuf};
 const WIT_VERSION: &str = "0.2.0";
 
 fn main() {
-    let wit_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap())
-        .join("../wit")
-        .join(WIT_VERSION);
-    let wit_file = wit_dir.join("plugin.wit");
+    let wit_file = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("wit/plugin.wit");
     println!("cargo:rerun-if-changed={}", wit_file.display());
     let wit = fs::read_to_string(&wit_file)
         .unwrap_or_else(|e| panic!("read {}: {e}", wit_file.display()));

@@ -1,6 +1,8 @@
 //! End to end: `claw plugins ...` against real bundled and fixture plugins.
 //! Every bad plugin gets its own clear reason, and never stops the others.
 
+#[path = "plugins/authors.rs"]
+mod authors;
 mod support;
 
 use serde_json::Value;

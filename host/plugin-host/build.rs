@@ -106,6 +106,66 @@ fn main() {
     }
     src.push_str("];\n");
     fs::write(out_dir.join("bundled.rs"), src).unwrap();
+
+    embed_wasi_wit(&root, &out_dir);
+}
+
+/// The WASI WIT files of the wasmtime-wasi-http this host links, so `claw plugins
+/// new` can hand other languages' tools exactly the interfaces the host provides.
+/// Read from that crate's source at build time (found with `cargo metadata`, so
+/// vendored and relocated registries work too), never copied into this repository.
+fn embed_wasi_wit(root: &Path, out_dir: &Path) {
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // Only this platform's packages: they are the ones the build has downloaded.
+    let target = env::var("TARGET").unwrap();
+    let output = Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--offline",
+            "--filter-platform",
+        ])
+        .arg(target)
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
+        .output()
+        .expect("run cargo metadata to find wasmtime-wasi-http's WIT");
+    assert!(
+        output.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let meta: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON");
+    let manifest = meta["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["name"] == "wasmtime-wasi-http")
+        .and_then(|p| p["manifest_path"].as_str())
+        .expect("wasmtime-wasi-http is a dependency");
+    let deps = Path::new(manifest).parent().unwrap().join("wit/deps");
+    let mut files: Vec<_> = fs::read_dir(&deps)
+        .unwrap_or_else(|e| panic!("{}: {e}", deps.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wit"))
+        .collect();
+    files.sort();
+    let mut src = String::from("&[\n");
+    for file in files {
+        println!("cargo:rerun-if-changed={}", file.display());
+        let name = file.file_name().unwrap().to_string_lossy();
+        writeln!(
+            src,
+            "    WitFile {{ path: {name:?}, text: include_str!({:?}) }},",
+            file.display().to_string()
+        )
+        .unwrap();
+    }
+    src.push(']');
+    fs::write(out_dir.join("wasi_wit.rs"), src).unwrap();
 }
 
 const WASM_TARGET: &str = "wasm32-wasip2";

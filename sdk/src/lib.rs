@@ -55,7 +55,7 @@ pub const WIT_PACKAGE: &str = "claw:plugin";
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/0.2.0",
+        path: "wit",
         world: "host-imports",
         // Records and variants compare, so tests can assert_eq! on events.
         additional_derives: [PartialEq],

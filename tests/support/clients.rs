@@ -13,7 +13,7 @@ pub const CODEX: &str = "0.171.0";
 pub const OPENAI_PY: &str = "3.57.0";
 pub const ANTHROPIC_PY: &str = "2.16.0";
 
-fn cache_root() -> PathBuf {
+pub(crate) fn cache_root() -> PathBuf {
     if let Some(dir) = std::env::var_os("CLAW_TEST_CACHE") {
         return PathBuf::from(dir);
     }
@@ -22,7 +22,7 @@ fn cache_root() -> PathBuf {
 }
 
 /// `dir`, filled by `install` unless a finished install is there already.
-fn cached(name: &str, install: impl FnOnce(&Path)) -> PathBuf {
+pub(crate) fn cached(name: &str, install: impl FnOnce(&Path)) -> PathBuf {
     let dir = cache_root().join(name);
     let marker = dir.join(".complete");
     if !marker.exists() {
@@ -35,7 +35,7 @@ fn cached(name: &str, install: impl FnOnce(&Path)) -> PathBuf {
     dir
 }
 
-fn run(cmd: &mut Command, what: &str) {
+pub(crate) fn run(cmd: &mut Command, what: &str) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(
         out.status.success(),

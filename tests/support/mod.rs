@@ -5,6 +5,7 @@
 
 pub mod clients;
 pub mod gateway;
+pub mod toolchains;
 pub mod upstream;
 
 use std::path::{Path, PathBuf};
@@ -81,7 +82,13 @@ impl Claw {
 
     /// Run with extra environment variables (e.g. `CLAW_LOG`).
     pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run_in(Path::new("."), args, env)
+    }
+
+    /// Run in folder `dir` (as a user who `cd`ed there), with extra environment.
+    pub fn run_in(&self, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         let output = Command::new(CLAW)
+            .current_dir(dir)
             .args(args)
             .env("CLAW_STATE_DIR", self.dir())
             .env_remove("CLAW_LOG")

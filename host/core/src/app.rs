@@ -66,16 +66,19 @@ impl App {
             .plugins
             .iter()
             .filter_map(|p| {
-                // Plugins with an auth role bring their provider through a login's
-                // config patch instead, with the credential it creates.
-                let info = p
-                    .provider
-                    .as_ref()
-                    .filter(|i| !i.models.is_empty() && p.plugin.is_some() && p.auth.is_none())?;
+                let info = p.provider.as_ref().filter(|_| p.plugin.is_some())?;
                 Some(PluginProvider {
                     plugin: p.id.clone(),
                     api: info.apis.first().cloned().unwrap_or_default(),
-                    models: info.models.clone(),
+                    apis: info.apis.clone(),
+                    // Plugins with an auth role bring their provider through a login's
+                    // config patch instead, with the credential it creates.
+                    models: if p.auth.is_none() {
+                        info.models.clone()
+                    } else {
+                        Vec::new()
+                    },
+                    serves_after_login: p.auth.as_ref().is_some_and(|a| a.provider == p.id),
                 })
             })
             .collect();

@@ -72,6 +72,8 @@ pub struct PluginReport {
     pub cache: Option<CacheOutcome>,
     /// Content hash of the component, to tell a rebuilt plugin on reload.
     pub digest: Option<String>,
+    /// Things worth knowing that do not stop the plugin (e.g. ignored exports).
+    pub notes: Vec<String>,
     #[serde(skip)]
     pub plugin: Option<Arc<Plugin>>,
 }
@@ -104,6 +106,7 @@ impl PluginReport {
             load_ms: None,
             cache: None,
             digest: None,
+            notes: Vec::new(),
             plugin: None,
         }
     }
@@ -263,6 +266,7 @@ async fn load_one(
             );
             report.status = Status::Loaded;
             report.sdk = Some(loaded.sdk.label());
+            report.notes = loaded.sdk.ignored_exports_note().into_iter().collect();
             report.provider = loaded.provider.map(|p| ProviderSummary {
                 apis: p.apis,
                 models: p.models.iter().map(ModelSpec::from_info).collect(),

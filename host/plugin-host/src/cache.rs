@@ -8,6 +8,7 @@
 use std::hash::Hasher;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
@@ -29,9 +30,12 @@ pub enum CacheOutcome {
 }
 
 pub struct ArtifactCache {
-    /// The folder and its key; `None` when caching is off (no folder given, or
-    /// the key could not be read or made).
-    dir: Option<(PathBuf, [u8; KEY_LEN])>,
+    /// The folder, when caching is on.
+    dir: Option<PathBuf>,
+    /// Its key, set up on the first compile (so a command that compiles
+    /// nothing, or refuses a plugin before compiling it, writes nothing);
+    /// `None` when it could not be read or made: caching is then off.
+    key: OnceLock<Option<[u8; KEY_LEN]>>,
     engine_key: String,
 }
 
@@ -40,18 +44,25 @@ impl ArtifactCache {
         let mut hasher = ShaHasher(Sha256::new());
         std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
         let engine_key = hex::encode(&hasher.0.finalize()[..8]);
-        let dir = dir.and_then(|dir| match install_key(&dir) {
-            Ok(key) => Some((dir, key)),
-            Err(e) => {
-                tracing::warn!(dir = %dir.display(), "compiled-plugin cache off: cannot set up its key: {e}");
-                None
-            }
-        });
-        ArtifactCache { dir, engine_key }
+        ArtifactCache {
+            dir,
+            key: OnceLock::new(),
+            engine_key,
+        }
     }
 
     fn path_for(&self, wasm: &[u8]) -> Option<(PathBuf, &[u8; KEY_LEN])> {
-        let (dir, key) = self.dir.as_ref()?;
+        let dir = self.dir.as_ref()?;
+        let key = self
+            .key
+            .get_or_init(|| match install_key(dir) {
+                Ok(key) => Some(key),
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), "compiled-plugin cache off: cannot set up its key: {e}");
+                    None
+                }
+            })
+            .as_ref()?;
         let wasm_key = hex::encode(Sha256::digest(wasm));
         Some((
             dir.join(format!("{wasm_key}-{}.cwasm", self.engine_key)),
@@ -289,8 +300,8 @@ mod tests {
         );
 
         // An artifact renamed to stand in for another component is refused too.
-        let (path2, _) = cache.path_for(b"other wasm").unwrap();
+        let (path2, key) = cache.path_for(b"other wasm").unwrap();
         std::fs::copy(&path, &path2).unwrap();
-        assert!(read(&engine, &path2, &cache.dir.as_ref().unwrap().1).is_none());
+        assert!(read(&engine, &path2, key).is_none());
     }
 }

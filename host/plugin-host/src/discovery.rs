@@ -190,17 +190,23 @@ pub fn from_dir(origin: Origin, dir: &Path) -> Candidate {
     }
 }
 
-/// The component next to the manifest, else in cargo's output for the crate
-/// (its own `target/` or a workspace's, up the tree), so a plugin author can
-/// point claw at the crate folder after `cargo build`.
+/// The component next to the manifest, else in cargo's output for the crate:
+/// `$CARGO_TARGET_DIR` when set, else its own `target/` or a workspace's, up the
+/// tree. So a plugin author can point claw at the crate folder after `cargo build`.
 pub fn component_path(dir: &Path, component: &str) -> PathBuf {
     let beside = dir.join(component);
     if beside.exists() {
         return beside;
     }
-    dir.ancestors()
-        .take(4)
-        .map(|d| d.join("target/wasm32-wasip2/release").join(component))
+    let release = Path::new("wasm32-wasip2/release").join(component);
+    let from_env = std::env::var_os("CARGO_TARGET_DIR").map(|t| PathBuf::from(t).join(&release));
+    from_env
+        .into_iter()
+        .chain(
+            dir.ancestors()
+                .take(4)
+                .map(|d| d.join("target").join(&release)),
+        )
         .find(|p| p.is_file())
         .unwrap_or(beside)
 }

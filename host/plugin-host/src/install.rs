@@ -24,17 +24,20 @@ pub enum InstallError {
     #[error("{0}")]
     Manifest(String),
     #[error(
-        "the manifest names component \"{component}\", which is neither in {dir} nor in a cargo target/wasm32-wasip2/release/ above it; build the plugin with `cargo build --release --target wasm32-wasip2` or fix `component`"
+        "the manifest names component \"{component}\", which is neither in {dir} nor in a cargo target/wasm32-wasip2/release/ above it (nor under $CARGO_TARGET_DIR, when set); build the plugin with `claw plugins build {dir}` (it copies the component next to the manifest), or fix `component`, or pass the .wasm's path"
     )]
     NoComponent { component: String, dir: PathBuf },
     #[error(transparent)]
     Invalid(#[from] LoadError),
     #[error("plugin id \"{0}\" belongs to a plugin bundled with claw; give your plugin another id in {file}", file = manifest::FILE_NAME)]
     BundledId(String),
-    #[error("plugin \"{id}\" {version} is already installed in {dir}; use --force to replace it")]
+    #[error(
+        "plugin \"{id}\" {version} is already installed in {dir}; the new one ({new_version}) is valid: use --force to replace it"
+    )]
     AlreadyInstalled {
         id: String,
         version: String,
+        new_version: String,
         dir: PathBuf,
     },
     #[error(
@@ -58,8 +61,25 @@ pub enum InstallError {
 pub struct InstallSource {
     pub manifest: Manifest,
     manifest_text: String,
+    /// The manifest's folder.
+    manifest_dir: PathBuf,
     pub wasm_path: PathBuf,
     wasm: Vec<u8>,
+}
+
+impl InstallSource {
+    /// The folder the plugin is installed from, absolute, as one line.
+    fn origin(&self) -> String {
+        std::path::absolute(&self.manifest_dir)
+            .unwrap_or_else(|_| self.manifest_dir.clone())
+            .display()
+            .to_string()
+    }
+
+    /// The component's size, for progress messages.
+    pub fn wasm_len(&self) -> usize {
+        self.wasm.len()
+    }
 }
 
 /// Find the manifest and component for `path` (a plugin folder, a crate folder
@@ -123,22 +143,43 @@ pub fn resolve(path: &Path, manifest_path: Option<&Path>) -> Result<InstallSourc
         path: wasm_path.clone(),
         detail: e.to_string(),
     })?;
+    let manifest_dir = manifest_file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
     Ok(InstallSource {
         manifest,
         manifest_text,
+        manifest_dir,
         wasm_path,
         wasm,
     })
 }
 
+/// Where an installed plugin came from (its folder or .wasm, absolute), kept
+/// beside it so that installing the same folder under a new id replaces it.
+const SOURCE_FILE: &str = ".installed-from";
+
+/// What `install` did.
+pub struct Installed {
+    pub dir: PathBuf,
+    pub loaded: LoadedPlugin,
+    /// Plugins installed before from the same source under another id (the
+    /// plugin was renamed), now removed so they no longer serve its models.
+    pub replaced: Vec<String>,
+}
+
 /// Validate `source` with the full load pipeline, then copy it into `plugins_dir`.
+/// `runtime` should keep compiled artifacts, so the first load after this is a
+/// cache hit.
 pub async fn install(
     runtime: &Arc<Runtime>,
     plugins_dir: &Path,
     cfg: &PluginsConfig,
     source: &InstallSource,
     force: bool,
-) -> Result<(PathBuf, LoadedPlugin), InstallError> {
+) -> Result<Installed, InstallError> {
     let id = &source.manifest.id;
     if BUNDLED
         .iter()
@@ -146,6 +187,11 @@ pub async fn install(
     {
         return Err(InstallError::BundledId(id.clone()));
     }
+    // Validate first: a reinstall learns whether the new build is any good
+    // before it is told about --force.
+    let settings = settings_for(&source.manifest, cfg, Arc::new(Headless));
+    let loaded = loader::load(runtime, &source.manifest, &source.wasm, settings).await?;
+
     let dest = plugins_dir.join(id);
     if dest.exists() && !force {
         let version = std::fs::read_to_string(dest.join(manifest::FILE_NAME))
@@ -155,13 +201,12 @@ pub async fn install(
         return Err(InstallError::AlreadyInstalled {
             id: id.clone(),
             version,
+            new_version: source.manifest.version.to_string(),
             dir: dest,
         });
     }
 
-    let settings = settings_for(&source.manifest, cfg, Arc::new(Headless));
-    let loaded = loader::load(runtime, &source.manifest, &source.wasm, settings).await?;
-
+    let origin = source.origin();
     let werr = |path: &Path| {
         let path = path.to_path_buf();
         move |source| InstallError::Write { path, source }
@@ -170,11 +215,12 @@ pub async fn install(
     let pid = std::process::id();
     let staging = plugins_dir.join(format!(".{id}.installing-{pid}"));
     let _ = std::fs::remove_dir_all(&staging);
-    let result = (|| {
+    let result: Result<(), InstallError> = (|| {
         std::fs::create_dir_all(&staging).map_err(werr(&staging))?;
         for (name, bytes) in [
             (manifest::FILE_NAME, source.manifest_text.as_bytes()),
             (source.manifest.component.as_str(), source.wasm.as_slice()),
+            (SOURCE_FILE, origin.as_bytes()),
         ] {
             let path = staging.join(name);
             claw_types::fs::write_atomic(&path, bytes, None).map_err(werr(&path))?;
@@ -192,7 +238,34 @@ pub async fn install(
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&staging);
     }
-    result.map(|()| (dest, loaded))
+    result?;
+    let replaced = remove_renamed(plugins_dir, id, &origin);
+    Ok(Installed {
+        dir: dest,
+        loaded,
+        replaced,
+    })
+}
+
+/// Remove other installs of the same source (the plugin's id changed since).
+fn remove_renamed(plugins_dir: &Path, id: &str, origin: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(plugins_dir) else {
+        return Vec::new();
+    };
+    let mut replaced = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == id || name.starts_with('.') {
+            continue;
+        }
+        let same = std::fs::read_to_string(entry.path().join(SOURCE_FILE))
+            .is_ok_and(|from| from == origin);
+        if same && std::fs::remove_dir_all(entry.path()).is_ok() {
+            replaced.push(name);
+        }
+    }
+    replaced.sort();
+    replaced
 }
 
 /// Remove an installed plugin's folder. Its settings in claw.json stay.

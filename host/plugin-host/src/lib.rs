@@ -16,9 +16,11 @@ pub mod manifest;
 mod outbound;
 mod plugin;
 mod prompts;
+mod request_body;
 pub mod sdk;
 pub mod settings;
 mod state;
+pub mod wit;
 
 pub use cache::CacheOutcome;
 pub use engine::{Limits, Runtime, StartError};

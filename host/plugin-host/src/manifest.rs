@@ -123,7 +123,7 @@ impl Manifest {
     }
 }
 
-fn validate_id(id: &str) -> Result<(), ManifestError> {
+pub fn validate_id(id: &str) -> Result<(), ManifestError> {
     let ok = !id.is_empty()
         && id.len() <= 64
         && id.starts_with(|c: char| c.is_ascii_lowercase())

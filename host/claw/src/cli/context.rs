@@ -63,11 +63,6 @@ impl Context {
         let runtime = self.runtime()?;
         Ok(with_progress(claw_core::app::App::load(self.state, &runtime, prompter)).await?)
     }
-
-    /// A runtime that keeps nothing on disk (used to validate before installing).
-    pub(crate) fn scratch_runtime(&self) -> anyhow::Result<Arc<Runtime>> {
-        Ok(Runtime::new(Limits::default(), None)?)
-    }
 }
 
 /// Run `work` (loading plugins); if it takes a while (the first load compiles

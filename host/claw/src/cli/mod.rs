@@ -9,6 +9,7 @@ mod infer;
 mod models;
 mod plugins;
 mod prompter;
+mod scaffold;
 mod table;
 
 use std::process::ExitCode;

@@ -10,6 +10,7 @@ use http::Method;
 use serde_json::{Value, json};
 
 use super::client::GatewayClient;
+use super::scaffold;
 
 use super::context::Context;
 use claw_core::registry::{self, PluginReport, Registry, Status};
@@ -47,11 +48,47 @@ pub enum PluginsCommand {
     },
     /// Remove an installed plugin (its settings in claw.json stay).
     Uninstall { id: String },
+    /// Start a plugin: a folder that builds and loads as it is, whose provider
+    /// serves `<id>/echo-1` (streams the prompt back) and `<id>/http-1`.
+    New {
+        /// The plugin id (lowercase letters, digits, '-'); its models are `<id>/<model>`.
+        id: String,
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: scaffold::Lang,
+        /// provider (serves models), auth (logs in), portal (both).
+        #[arg(long, value_enum, default_value = "provider")]
+        role: scaffold::PluginRole,
+        /// Where to write it (default: ./<id>); must be empty or missing.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Build the plugin in a folder (default: here) with its language's tool,
+    /// leaving the component next to claw-plugin.toml.
+    Build { dir: Option<PathBuf> },
     /// Check every plugin; exits non-zero when an enabled plugin is in error.
     Doctor {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Run `install`, saying so when compiling the component takes over a second
+/// (large Python and JavaScript components take several).
+async fn compiling<T>(source: &install::InstallSource, work: impl Future<Output = T>) -> T {
+    tokio::pin!(work);
+    let started = std::time::Instant::now();
+    tokio::select! {
+        done = &mut work => return done,
+        _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+    }
+    eprintln!(
+        "Compiling {} ({:.1} MB of WebAssembly to native code, once: later loads use the cache)...",
+        source.manifest.id,
+        source.wasm_len() as f64 / 1e6
+    );
+    let done = work.await;
+    eprintln!("  took {:.1} s", started.elapsed().as_secs_f64());
+    done
 }
 
 pub async fn run(command: PluginsCommand, verbose: bool) -> anyhow::Result<ExitCode> {
@@ -111,13 +148,18 @@ pub async fn run(command: PluginsCommand, verbose: bool) -> anyhow::Result<ExitC
                 source.manifest.version,
                 source.wasm_path.display()
             );
-            let runtime = ctx.scratch_runtime()?;
-            let (dest, loaded) = install::install(
-                &runtime,
-                &ctx.state.plugins_dir(),
-                &ctx.plugins,
+            // The runtime that loads plugins later, so the artifact compiled
+            // here is what the next load finds in the cache.
+            let runtime = ctx.runtime()?;
+            let installed = compiling(
                 &source,
-                force,
+                install::install(
+                    &runtime,
+                    &ctx.state.plugins_dir(),
+                    &ctx.plugins,
+                    &source,
+                    force,
+                ),
             )
             .await
             .with_context(|| {
@@ -126,6 +168,7 @@ pub async fn run(command: PluginsCommand, verbose: bool) -> anyhow::Result<ExitC
                     path.display()
                 )
             })?;
+            let (dest, loaded) = (&installed.dir, &installed.loaded);
             let m = &source.manifest;
             println!("Installed {} {} into {}", m.id, m.version, dest.display());
             println!("  sdk:     {}", loaded.sdk.label());
@@ -138,10 +181,53 @@ pub async fn run(command: PluginsCommand, verbose: bool) -> anyhow::Result<ExitC
                     m.network_hosts.join(", ")
                 }
             );
+            if let Some(note) = loaded.sdk.ignored_exports_note() {
+                println!("  note:    {note}");
+            }
+            for old in &installed.replaced {
+                println!(
+                    "  replaced: {old} (installed from the same folder before the id changed to {})",
+                    m.id
+                );
+            }
+            if let Some(p) = &loaded.provider {
+                let models: Vec<String> = p
+                    .models
+                    .iter()
+                    .map(|x| format!("{}/{}", m.id, x.id))
+                    .collect();
+                println!("  models:  {}", models.join(", "));
+            }
             let decision = claw_plugin_host::settings::decide(&m.id, &ctx.plugins);
             if !decision.enabled {
                 println!("  note:    it will not load: {}", decision.reason);
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginsCommand::New {
+            id,
+            lang,
+            role,
+            dir,
+        } => {
+            ctx.state.create()?;
+            let dir = scaffold::new(ctx.state.root(), &id, lang, role, dir)?;
+            let shown = dir.display();
+            println!("Created plugin {id} in {shown}. Next:");
+            println!("  cd {shown}");
+            println!("  claw plugins build");
+            println!("  claw plugins install .");
+            if role != scaffold::PluginRole::Provider {
+                println!("  claw auth login --provider {id}");
+            }
+            if role != scaffold::PluginRole::Auth {
+                println!("  claw infer model run --model {id}/echo-1 --prompt \"round trip\"");
+            }
+            println!("Its README.md says more.");
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginsCommand::Build { dir } => {
+            scaffold::build(&dir.unwrap_or_else(|| PathBuf::from(".")))?;
             Ok(ExitCode::SUCCESS)
         }
         PluginsCommand::Uninstall { id } => {
@@ -417,6 +503,9 @@ fn print_info(p: &Value) {
         text(p, "sdkRequirement")
     );
     println!("  roles:     {}", joined(&p["roles"]));
+    for note in p["notes"].as_array().into_iter().flatten() {
+        println!("  note:      {}", note.as_str().unwrap_or_default());
+    }
     let network = joined(&p["network"]);
     println!(
         "  network:   {}",

@@ -4,11 +4,14 @@
 
 pub mod onboarding;
 pub mod presets;
+mod unknown;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::Serialize;
+
+use unknown::{NAMING, lead, serves};
 
 pub use claw_types::ModelRef;
 
@@ -152,11 +155,19 @@ impl Provider {
     }
 }
 
-/// A plugin that brings its own models (e.g. `echo`): a provider named after it.
+/// A loaded provider plugin. One that brings its own models (e.g. `echo`)
+/// becomes a provider named after it; every one's `apis` count as its own API
+/// kinds (see [`presets::is_builtin_api`] for the ones that are not).
 pub struct PluginProvider {
     pub plugin: String,
     pub api: String,
+    /// Every API kind the plugin declares (`describe().apis`).
+    pub apis: Vec<String>,
+    /// Empty when the plugin brings no provider of its own.
     pub models: Vec<ModelSpec>,
+    /// It also logs in, and brings its provider through that login's config
+    /// patch: until then its models are not served.
+    pub serves_after_login: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -170,6 +181,11 @@ pub struct Catalog {
     pub aliases: BTreeMap<String, ModelRef>,
     /// Config entries that could not be used, with the reason (shown by `models list`).
     pub problems: Vec<String>,
+    /// `models.mode`: under `merge`, presets not switched on are still
+    /// suggested for an unknown model.
+    pub mode: MergeMode,
+    /// Plugins whose provider appears once the user logs in with them.
+    pub after_login: BTreeSet<String>,
 }
 
 impl Catalog {
@@ -180,9 +196,25 @@ impl Catalog {
         env: &dyn Fn(&str) -> Option<String>,
         profile: &dyn Fn(&str) -> Option<(String, claw_types::MethodKind)>,
     ) -> Catalog {
-        let mut catalog = Catalog::default();
+        let mut catalog = Catalog {
+            mode: models.mode,
+            ..Catalog::default()
+        };
+        // API kinds a loaded plugin declares and no preset uses: a config
+        // provider of such a kind needs no `baseUrl`.
+        let own_apis: BTreeSet<&str> = plugin_providers
+            .iter()
+            .flat_map(|p| p.apis.iter().chain([&p.api]))
+            .map(String::as_str)
+            .filter(|api| !api.is_empty() && !presets::is_builtin_api(api))
+            .collect();
+        catalog.after_login = plugin_providers
+            .iter()
+            .filter(|p| p.serves_after_login)
+            .map(|p| p.plugin.clone())
+            .collect();
         if models.mode == MergeMode::Merge {
-            for p in plugin_providers {
+            for p in plugin_providers.iter().filter(|p| !p.models.is_empty()) {
                 catalog.providers.insert(
                     p.plugin.clone(),
                     Provider {
@@ -213,7 +245,7 @@ impl Catalog {
                 MergeMode::Merge => catalog.providers.remove(id),
                 MergeMode::Replace => None,
             };
-            match apply_entry(id, base, entry) {
+            match apply_entry(id, base, entry, &own_apis) {
                 Ok(provider) => {
                     catalog.providers.insert(id.clone(), provider);
                 }
@@ -258,10 +290,18 @@ impl Catalog {
                 provider: one.id.clone(),
                 model: reference.into(),
             }),
-            [] => Err(UnknownModel(format!(
-                "Unknown model \"{reference}\": not an alias, and no provider serves a model with that id. {}",
-                self.how_to_add(None)
-            ))),
+            [] => {
+                let suggestions = self.suggest(reference);
+                Err(UnknownModel(format!(
+                    "Unknown model \"{reference}\": {}. {} {}",
+                    lead(
+                        &suggestions,
+                        "not an alias, and no provider serves a model with that id"
+                    ),
+                    self.what_exists(),
+                    self.how_to_add(None, !suggestions.is_empty())
+                )))
+            }
             many => Err(UnknownModel(format!(
                 "Ambiguous model \"{reference}\": served by {}; write it as provider/model",
                 many.iter()
@@ -287,11 +327,22 @@ impl Catalog {
                     "Unknown model \"{r}\"{via}: provider \"{}\" is misconfigured: {problem}",
                     r.provider
                 ),
-                None => format!(
-                    "Unknown model \"{r}\"{via}: no provider \"{}\" is configured. {}",
-                    r.provider,
-                    self.how_to_add(Some(&r.provider))
+                None if self.after_login.contains(&r.provider) => format!(
+                    "Unknown model \"{r}\"{via}: plugin \"{p}\" serves its models once you log in with it: run `claw auth login --provider {p}`",
+                    p = r.provider
                 ),
+                None => {
+                    let suggestions = self.suggest(&r.to_string());
+                    format!(
+                        "Unknown model \"{r}\"{via}: {}. {} {}",
+                        lead(
+                            &suggestions,
+                            &format!("no provider \"{}\" is configured", r.provider)
+                        ),
+                        self.what_exists(),
+                        self.how_to_add(Some(&r.provider), !suggestions.is_empty())
+                    )
+                }
             }));
         };
         // A preset's model list is what claw knew when it was built; the
@@ -303,44 +354,18 @@ impl Catalog {
             .iter()
             .any(|m| m.id.eq_ignore_ascii_case(&r.model));
         if provider.model(&r.model).is_none() && (typo || !provider.passes_unlisted()) {
-            let known: Vec<&str> = provider.models.iter().map(|m| m.id.as_str()).collect();
+            let suggestions = self.suggest(&r.to_string());
             return Err(UnknownModel(format!(
-                "Unknown model \"{r}\"{via}: provider \"{}\" has {}. Model ids are case-sensitive; to add it, put {{\"id\": \"{}\"}} in models.providers.{}.models in claw.json",
-                r.provider,
-                if known.is_empty() {
-                    "no models".to_string()
-                } else {
-                    format!("models {}", known.join(", "))
-                },
+                "Unknown model \"{r}\"{via}: {}. Model ids are case-sensitive; to add it, put {{\"id\": \"{}\"}} in models.providers.{}.models in claw.json",
+                lead(
+                    &suggestions,
+                    &format!("{NAMING}; {}", serves(provider, usize::MAX))
+                ),
                 r.model,
                 r.provider
             )));
         }
         Ok(r)
-    }
-
-    fn how_to_add(&self, provider: Option<&str>) -> String {
-        let configured: Vec<&str> = self.providers.keys().map(String::as_str).collect();
-        let mut text = format!(
-            "Configured providers: {}. ",
-            if configured.is_empty() {
-                "none".to_string()
-            } else {
-                configured.join(", ")
-            }
-        );
-        match provider.and_then(presets::find) {
-            Some(preset) => text.push_str(&format!(
-                "\"{}\" is a built-in preset: set {} (or models.providers.{}.apiKey in claw.json) to enable it.",
-                preset.id, preset.env_key, preset.id
-            )),
-            None => text.push_str(&format!(
-                "Add a provider under models.providers.{} in claw.json (baseUrl, api, apiKey, models), or set a built-in preset's key ({}).",
-                provider.unwrap_or("<id>"),
-                presets::PRESETS.iter().filter(|p| p.needs_key).map(|p| p.env_key).collect::<Vec<_>>().join(", ")
-            )),
-        }
-        text
     }
 }
 
@@ -389,33 +414,42 @@ fn from_preset(preset: &presets::Preset, key: Option<String>) -> Provider {
 }
 
 /// Lay a config entry over a preset (or build a provider from config alone).
+/// `own_apis`: the API kinds only loaded plugins declare; a provider of one of
+/// them needs no `baseUrl` (its plugin knows where it talks: the endpoint's
+/// base URL is then empty).
 fn apply_entry(
     id: &str,
     base: Option<Provider>,
     entry: &ProviderEntry,
+    own_apis: &BTreeSet<&str>,
 ) -> Result<Provider, String> {
     let here = format!("models.providers.{id}");
     let merged = base.is_some();
     let mut p = match base {
         Some(p) => p,
-        None => Provider {
-            id: id.into(),
-            api: entry.api.clone().ok_or_else(|| {
+        None => {
+            let api = entry.api.clone().ok_or_else(|| {
                 format!(
                     "{here}: missing `api` (e.g. \"anthropic-messages\" or \"openai-completions\")"
                 )
-            })?,
-            base_url: entry
-                .base_url
-                .clone()
-                .ok_or_else(|| format!("{here}: missing `baseUrl`"))?,
-            headers: Vec::new(),
-            auth_header: false,
-            credential: Credential::None,
-            models: Vec::new(),
-            plugin: None,
-            origin: "config",
-        },
+            })?;
+            let base_url = match &entry.base_url {
+                Some(url) => url.clone(),
+                None if own_apis.contains(api.as_str()) => String::new(),
+                None => return Err(format!("{here}: missing `baseUrl`")),
+            };
+            Provider {
+                id: id.into(),
+                api,
+                base_url,
+                headers: Vec::new(),
+                auth_header: false,
+                credential: Credential::None,
+                models: Vec::new(),
+                plugin: None,
+                origin: "config",
+            }
+        }
     };
     if merged {
         p.origin = if p.origin == "plugin" {
@@ -489,10 +523,42 @@ fn merge_model(base: Option<ModelSpec>, m: &ModelEntry) -> ModelSpec {
 mod tests {
     use super::*;
 
+    /// A loaded plugin declaring `apis` and bringing `models`.
+    fn plugin(id: &str, apis: &[&str], models: &[&str]) -> PluginProvider {
+        PluginProvider {
+            plugin: id.into(),
+            api: apis.first().copied().unwrap_or_default().into(),
+            apis: apis.iter().map(|a| a.to_string()).collect(),
+            serves_after_login: false,
+            models: models
+                .iter()
+                .map(|m| {
+                    merge_model(
+                        None,
+                        &ModelEntry {
+                            id: m.to_string(),
+                            ..Default::default()
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
     fn catalog(
         models: serde_json::Value,
         agents: serde_json::Value,
         env: &[(&str, &str)],
+    ) -> Catalog {
+        with_plugins(models, agents, env, vec![])
+    }
+
+    /// `echo` (api "echo", model echo-1) and `more` plugins.
+    fn with_plugins(
+        models: serde_json::Value,
+        agents: serde_json::Value,
+        env: &[(&str, &str)],
+        more: Vec<PluginProvider>,
     ) -> Catalog {
         let models: ModelsSection = serde_json::from_value(models).unwrap();
         let agents: crate::config::AgentsSection = serde_json::from_value(agents).unwrap();
@@ -501,18 +567,23 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let lookup = move |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        let echo = PluginProvider {
-            plugin: "echo".into(),
-            api: "echo".into(),
-            models: vec![merge_model(
-                None,
-                &ModelEntry {
-                    id: "echo-1".into(),
-                    ..Default::default()
-                },
-            )],
-        };
-        Catalog::build(&models, &agents.defaults, &[echo], &lookup, &|_| None)
+        let mut plugins = vec![plugin("echo", &["echo"], &["echo-1"])];
+        plugins.extend(more);
+        Catalog::build(&models, &agents.defaults, &plugins, &lookup, &|_| None)
+    }
+
+    /// A catalog with echo and the plugin `my-provider` (serving shout-1).
+    fn my_provider(models: serde_json::Value) -> Catalog {
+        with_plugins(
+            models,
+            serde_json::json!({}),
+            &[],
+            vec![plugin("my-provider", &["my-provider"], &["shout-1"])],
+        )
+    }
+
+    fn unknown(c: &Catalog, reference: &str) -> String {
+        c.resolve(reference).unwrap_err().0
     }
 
     #[test]
@@ -564,6 +635,22 @@ mod tests {
     }
 
     #[test]
+    fn a_plugin_that_logs_in_first_says_so() {
+        let mut portal = plugin("demo-portal", &["demo-portal"], &[]);
+        portal.serves_after_login = true;
+        let c = with_plugins(
+            serde_json::json!({}),
+            serde_json::json!({}),
+            &[],
+            vec![portal],
+        );
+        assert_eq!(
+            c.resolve("demo-portal/echo-1").unwrap_err().0,
+            "Unknown model \"demo-portal/echo-1\": plugin \"demo-portal\" serves its models once you log in with it: run `claw auth login --provider demo-portal`"
+        );
+    }
+
+    #[test]
     fn references_aliases_and_unknown_models() {
         let c = catalog(
             serde_json::json!({"providers": {"broken": {"api": "openai-completions"}}}),
@@ -572,19 +659,28 @@ mod tests {
         );
         assert_eq!(c.resolve("fast").unwrap().to_string(), "echo/echo-1");
         assert_eq!(c.resolve("echo-1").unwrap().to_string(), "echo/echo-1");
-        let err = c.resolve("nope/x").unwrap_err().0;
-        assert!(err.starts_with("Unknown model \"nope/x\": no provider \"nope\" is configured. Configured providers: echo, minimax."), "{err}");
-        let err = c.resolve("anthropic/claude-sonnet-4-5").unwrap_err().0;
-        assert!(
-            err.contains("\"anthropic\" is a built-in preset: set ANTHROPIC_API_KEY"),
-            "{err}"
+        // Nothing close: what exists, and how to add it.
+        assert_eq!(
+            unknown(&c, "nope/x"),
+            "Unknown model \"nope/x\": no provider \"nope\" is configured. Configured providers: echo, minimax. Models are named <provider>/<model>; plugin \"echo\" serves echo/echo-1. Add a provider under models.providers.nope in claw.json (baseUrl, api, apiKey, models; a plugin's own api needs no baseUrl), or set a built-in preset's key (MINIMAX_API_KEY, MINIMAX_CN_API_KEY, ANTHROPIC_API_KEY, OPENROUTER_API_KEY, MOONSHOT_API_KEY)."
         );
-        let err = c.resolve("minimax/minimax-m2.1").unwrap_err().0;
-        assert!(
-            err.contains("provider \"minimax\" has models MiniMax-M2.1"),
-            "{err}"
+        assert_eq!(
+            unknown(&c, "zzz"),
+            "Unknown model \"zzz\": not an alias, and no provider serves a model with that id. Configured providers: echo, minimax. Models are named <provider>/<model>; plugin \"echo\" serves echo/echo-1. Add a provider under models.providers.<id> in claw.json (baseUrl, api, apiKey, models; a plugin's own api needs no baseUrl), or set a built-in preset's key (MINIMAX_API_KEY, MINIMAX_CN_API_KEY, ANTHROPIC_API_KEY, OPENROUTER_API_KEY, MOONSHOT_API_KEY)."
         );
-        assert!(err.contains("Model ids are case-sensitive"), "{err}");
+        // A preset not switched on: nothing to suggest but the way to enable it.
+        assert_eq!(
+            unknown(&c, "anthropic/claude-sonnet-4-5"),
+            "Unknown model \"anthropic/claude-sonnet-4-5\": no provider \"anthropic\" is configured. Configured providers: echo, minimax. Models are named <provider>/<model>; plugin \"echo\" serves echo/echo-1. \"anthropic\" is a built-in preset: set ANTHROPIC_API_KEY (or models.providers.anthropic.apiKey in claw.json) to enable it."
+        );
+        assert_eq!(
+            unknown(&c, "minimax/minimax-m2.1"),
+            "Unknown model \"minimax/minimax-m2.1\": did you mean minimax/MiniMax-M2.1? Models are named <provider>/<model>; provider \"minimax\" serves minimax/MiniMax-M2.1, minimax/MiniMax-M2.1-lightning, minimax/MiniMax-M2. Model ids are case-sensitive; to add it, put {\"id\": \"minimax-m2.1\"} in models.providers.minimax.models in claw.json"
+        );
+        assert_eq!(
+            unknown(&c, "echo/NoSuchModel"),
+            "Unknown model \"echo/NoSuchModel\": models are named <provider>/<model>; plugin \"echo\" serves echo/echo-1. Model ids are case-sensitive; to add it, put {\"id\": \"NoSuchModel\"} in models.providers.echo.models in claw.json"
+        );
         let err = c.resolve("broken/x").unwrap_err().0;
         assert!(
             err.contains(
@@ -599,5 +695,167 @@ mod tests {
                 .model,
             "anthropic/claude-sonnet-4.5"
         );
+    }
+
+    #[test]
+    fn unknown_models_suggest_a_plugins_model_first() {
+        let c = my_provider(serde_json::json!({}));
+        assert_eq!(
+            c.resolve("my-provider/shout-1").unwrap().to_string(),
+            "my-provider/shout-1"
+        );
+        assert_eq!(
+            unknown(&c, "my/shout-1"),
+            "Unknown model \"my/shout-1\": did you mean my-provider/shout-1? No provider \"my\" is configured. Configured providers: echo, my-provider. Models are named <provider>/<model>; plugin \"echo\" serves echo/echo-1; plugin \"my-provider\" serves my-provider/shout-1. To add a new provider \"my\" instead, put it under models.providers.my in claw.json (baseUrl, api, apiKey, models; a plugin's own api needs no baseUrl)."
+        );
+        assert_eq!(
+            unknown(&c, "my-provider/shout1"),
+            "Unknown model \"my-provider/shout1\": did you mean my-provider/shout-1? Models are named <provider>/<model>; plugin \"my-provider\" serves my-provider/shout-1. Model ids are case-sensitive; to add it, put {\"id\": \"shout1\"} in models.providers.my-provider.models in claw.json"
+        );
+        assert_eq!(
+            unknown(&c, "shout1"),
+            "Unknown model \"shout1\": did you mean my-provider/shout-1? Not an alias, and no provider serves a model with that id. Configured providers: echo, my-provider. Models are named <provider>/<model>; plugin \"echo\" serves echo/echo-1; plugin \"my-provider\" serves my-provider/shout-1. To add a new provider instead, put it under models.providers.<id> in claw.json (baseUrl, api, apiKey, models; a plugin's own api needs no baseUrl)."
+        );
+        // Case, the model part alone, a provider prefix or abbreviation, a
+        // provider id alone: all lead with the same suggestion, and never
+        // with advice to add a provider.
+        for reference in [
+            "My-Provider/shout-1",
+            "Shout-1",
+            "other/shout-1",
+            "my-provder/shout-1",
+            "mp/shout-1",
+            "my-provider",
+            "my-provider/",
+            "/shout-1",
+        ] {
+            let err = unknown(&c, reference);
+            let head = format!("Unknown model \"{reference}\": did you mean my-provider/shout-1? ");
+            assert!(err.starts_with(&head), "{err}");
+            assert!(!err.contains("Add a provider"), "{err}");
+        }
+        // A model of a plugin is also found under another provider's name.
+        assert!(unknown(&c, "echo/shout-1").starts_with(
+            "Unknown model \"echo/shout-1\": did you mean my-provider/shout-1? Models are named"
+        ));
+    }
+
+    #[test]
+    fn suggestions_are_at_most_three_closest_first() {
+        let c = with_plugins(
+            serde_json::json!({}),
+            serde_json::json!({}),
+            &[],
+            vec![plugin(
+                "loud",
+                &["loud"],
+                &["shout-1", "shout-2", "shout-3", "shout-4", "whisper"],
+            )],
+        );
+        assert!(
+            unknown(&c, "loud/Shout-2").starts_with("Unknown model \"loud/Shout-2\": did you mean loud/shout-2, loud/shout-1 or loud/shout-3? Models are named <provider>/<model>; plugin \"loud\" serves loud/shout-1, loud/shout-2, loud/shout-3, loud/shout-4, loud/whisper. "),
+            "{}",
+            unknown(&c, "loud/Shout-2")
+        );
+        // Where the naming rule lists a plugin's models, a few are enough.
+        assert!(unknown(&c, "nope/x").contains(" Models are named <provider>/<model>; plugin \"echo\" serves echo/echo-1; plugin \"loud\" serves loud/shout-1, loud/shout-2, loud/shout-3 and 2 more. Add a provider"));
+    }
+
+    #[test]
+    fn presets_not_switched_on_are_suggested_only_under_merge() {
+        let c = catalog(
+            serde_json::json!({}),
+            serde_json::json!({}),
+            &[("OPENROUTER_API_KEY", "k")],
+        );
+        assert_eq!(
+            unknown(&c, "antropic/claude-sonnet-4-5"),
+            "Unknown model \"antropic/claude-sonnet-4-5\": did you mean anthropic/claude-sonnet-4-5 or openrouter/anthropic/claude-sonnet-4.5? No provider \"antropic\" is configured. Configured providers: echo, openrouter. Models are named <provider>/<model>; plugin \"echo\" serves echo/echo-1. To add a new provider \"antropic\" instead, put it under models.providers.antropic in claw.json (baseUrl, api, apiKey, models; a plugin's own api needs no baseUrl)."
+        );
+        assert!(unknown(&c, "claude-sonnet-4-5").starts_with("Unknown model \"claude-sonnet-4-5\": did you mean anthropic/claude-sonnet-4-5 or openrouter/anthropic/claude-sonnet-4.5? Not an alias"), "{}", unknown(&c, "claude-sonnet-4-5"));
+        // A preset's model named exactly, preset not switched on: the way to
+        // switch it on, after what the providers that are on serve like it.
+        assert_eq!(
+            unknown(&c, "anthropic/claude-sonnet-4-5"),
+            "Unknown model \"anthropic/claude-sonnet-4-5\": did you mean openrouter/anthropic/claude-sonnet-4.5? No provider \"anthropic\" is configured. Configured providers: echo, openrouter. Models are named <provider>/<model>; plugin \"echo\" serves echo/echo-1. \"anthropic\" is a built-in preset: set ANTHROPIC_API_KEY (or models.providers.anthropic.apiKey in claw.json) to enable it."
+        );
+        // A provider that is on ranks before a preset that is not; the model
+        // part alone matches the last part of an id with '/' in it.
+        assert!(unknown(&c, "claude-sonnet-4.5").starts_with("Unknown model \"claude-sonnet-4.5\": did you mean openrouter/anthropic/claude-sonnet-4.5? Not an alias"), "{}", unknown(&c, "claude-sonnet-4.5"));
+
+        let c = catalog(
+            serde_json::json!({"mode": "replace", "providers": {"local": {"baseUrl": "http://127.0.0.1:1/v1", "api": "openai-completions", "models": [{"id": "m"}]}}}),
+            serde_json::json!({}),
+            &[],
+        );
+        assert_eq!(
+            unknown(&c, "antropic/claude-sonnet-4-5"),
+            "Unknown model \"antropic/claude-sonnet-4-5\": no provider \"antropic\" is configured. Configured providers: local. Models are named <provider>/<model>, e.g. local/m. Add a provider under models.providers.antropic in claw.json (baseUrl, api, apiKey, models; a plugin's own api needs no baseUrl), or set a built-in preset's key (MINIMAX_API_KEY, MINIMAX_CN_API_KEY, ANTHROPIC_API_KEY, OPENROUTER_API_KEY, MOONSHOT_API_KEY)."
+        );
+    }
+
+    #[test]
+    fn a_plugins_own_api_needs_no_base_url() {
+        let c = with_plugins(
+            serde_json::json!({"providers": {
+                "my": {"api": "my-provider", "models": [{"id": "shout-1"}]},
+                "quiet": {"api": "whisper-api", "apiKey": "sk-secret", "models": [{"id": "hush"}]},
+                "there": {"api": "my-provider", "baseUrl": "https://example.com/v1/", "models": [{"id": "shout-1"}]},
+                "builtin": {"api": "openai-responses", "models": [{"id": "x"}]},
+                "stranger": {"api": "nobody-speaks-this", "models": [{"id": "x"}]},
+            }}),
+            serde_json::json!({}),
+            &[],
+            vec![
+                plugin("my-provider", &["my-provider"], &["shout-1"]),
+                // Declares kinds but brings no models: no provider of its own.
+                plugin("whisper", &["whisper-api", "openai-responses"], &[]),
+            ],
+        );
+        assert_eq!(c.resolve("my/shout-1").unwrap().to_string(), "my/shout-1");
+        let my = &c.providers["my"];
+        assert_eq!(
+            (my.api.as_str(), my.base_url.as_str(), my.origin),
+            ("my-provider", "", "config")
+        );
+        assert_eq!(c.resolve("quiet/hush").unwrap().to_string(), "quiet/hush");
+        assert_eq!(c.providers["quiet"].base_url, "");
+        assert!(!c.providers.contains_key("whisper"));
+        assert_eq!(c.providers["there"].base_url, "https://example.com/v1");
+        // Built-in kinds (even one a plugin declares) and kinds no plugin
+        // declares still need one.
+        assert_eq!(
+            c.problems,
+            [
+                "models.providers.builtin: missing `baseUrl`",
+                "models.providers.stranger: missing `baseUrl`",
+            ]
+        );
+        assert_eq!(
+            unknown(&c, "builtin/x"),
+            "Unknown model \"builtin/x\": provider \"builtin\" is misconfigured: models.providers.builtin: missing `baseUrl`"
+        );
+        // The same under `replace`: the plugin is loaded all the same.
+        let c = with_plugins(
+            serde_json::json!({"mode": "replace", "providers": {"my": {"api": "my-provider", "models": [{"id": "shout-1"}]}}}),
+            serde_json::json!({}),
+            &[],
+            vec![plugin("my-provider", &["my-provider"], &["shout-1"])],
+        );
+        assert_eq!(c.providers.keys().collect::<Vec<_>>(), ["my"]);
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+    }
+
+    #[test]
+    fn messages_name_no_secret() {
+        let c = catalog(
+            serde_json::json!({"providers": {"proxy": {"baseUrl": "https://user:pw-secret@llm.example.com", "api": "anthropic-messages", "apiKey": "sk-secret", "models": [{"id": "m"}]}}}),
+            serde_json::json!({}),
+            &[("MINIMAX_API_KEY", "sk-minimax-secret")],
+        );
+        for reference in ["proxy/M", "prox/m", "nope/x", "m2", "minimax/minimax-m2"] {
+            let err = unknown(&c, reference);
+            assert!(!err.contains("secret"), "{err}");
+        }
     }
 }

@@ -251,3 +251,32 @@ pub const PRESETS: &[Preset] = &[
 pub fn find(id: &str) -> Option<&'static Preset> {
     PRESETS.iter().find(|p| p.id == id)
 }
+
+/// API kinds claw's bundled plugins speak to any upstream (named after them).
+/// A provider of one of these kinds, or of a kind a preset uses, must say where
+/// its upstream is (`baseUrl`); a kind only a loaded plugin declares is that
+/// plugin's own, and the plugin knows where it talks.
+pub const BUILTIN_APIS: &[&str] = &[
+    "anthropic-messages",
+    "openai-completions",
+    "openai-responses",
+];
+
+/// Whether `api` is a built-in kind (see [`BUILTIN_APIS`]) or one a preset uses.
+pub fn is_builtin_api(api: &str) -> bool {
+    BUILTIN_APIS.contains(&api) || PRESETS.iter().any(|p| p.api == api)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_speaks_a_builtin_api() {
+        for preset in PRESETS {
+            assert!(BUILTIN_APIS.contains(&preset.api), "{}", preset.id);
+        }
+        assert!(is_builtin_api("openai-responses"));
+        assert!(!is_builtin_api("my-provider"));
+    }
+}

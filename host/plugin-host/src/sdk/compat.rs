@@ -2,6 +2,7 @@
 //! names alone, and whether this host can serve it. Pure functions over names,
 //! so every message is tested without building a component.
 
+use claw_types::text::edit_distance;
 use semver::Version;
 
 use super::{PACKAGE, SUPPORTED};
@@ -50,12 +51,25 @@ pub struct WorldNames {
 pub struct SdkUse {
     pub version: Version,
     pub roles: Vec<Role>,
+    /// Exports outside `claw:plugin` that the host does not use (a language
+    /// runtime's own, e.g. componentize-py's `exports`): ignored, and shown.
+    pub ignored_exports: Vec<String>,
 }
 
 impl SdkUse {
     /// `claw:plugin@0.1.0`
     pub fn label(&self) -> String {
         format!("{PACKAGE}@{}", self.version)
+    }
+
+    /// What `plugins info` says about exports the host leaves alone.
+    pub fn ignored_exports_note(&self) -> Option<String> {
+        (!self.ignored_exports.is_empty()).then(|| {
+            format!(
+                "ignores export {} (not part of {PACKAGE}; most likely the language runtime's own)",
+                self.ignored_exports.join(", ")
+            )
+        })
     }
 }
 
@@ -207,13 +221,22 @@ pub fn check(id: &str, names: &WorldNames) -> Result<SdkUse, SdkError> {
         claw_version = Some(claw_version.map_or(version.clone(), |v: Version| v.max(version)));
     }
 
-    if !foreign.is_empty() {
-        return Err(foreign_error(id, &foreign));
-    }
     roles.sort();
     roles.dedup();
+    // An import the host does not provide cannot be linked. An export it does
+    // not know is harmless once the plugin exports a claw role; without one,
+    // a foreign package is the likelier story (a renamed SDK), so say that.
+    let imports_foreign = foreign.iter().any(|(dir, _)| *dir == "imports");
+    let names_a_package = foreign.iter().any(|(_, n)| parse_name(n).is_some());
+    if imports_foreign || (roles.is_empty() && names_a_package) {
+        return Err(foreign_error(id, &foreign));
+    }
     match claw_version {
-        Some(version) if !roles.is_empty() => Ok(SdkUse { version, roles }),
+        Some(version) if !roles.is_empty() => Ok(SdkUse {
+            version,
+            roles,
+            ignored_exports: foreign.iter().map(|(_, n)| n.to_string()).collect(),
+        }),
         _ => Err(SdkError::NoRole {
             id: id.into(),
             exports: names.exports.clone(),
@@ -223,7 +246,7 @@ pub fn check(id: &str, names: &WorldNames) -> Result<SdkUse, SdkError> {
 
 fn foreign_error(id: &str, foreign: &[(&str, &str)]) -> SdkError {
     // Name the package the plugin actually uses, with its version.
-    let first = parse_name(foreign[0].1);
+    let first = foreign.iter().find_map(|(_, n)| parse_name(n));
     let package = match &first {
         Some(n) => match n.version {
             Some(v) => format!("{}@{v}", n.package),
@@ -257,23 +280,6 @@ fn foreign_error(id: &str, foreign: &[(&str, &str)]) -> SdkError {
 fn looks_like_claw(package: &str) -> bool {
     let lower = package.to_ascii_lowercase();
     lower.contains("claw") || lower.contains("plugin") || edit_distance(&lower, PACKAGE) <= 4
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut row = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            row.push(
-                (prev[j] + usize::from(ca != *cb))
-                    .min(prev[j + 1] + 1)
-                    .min(row[j] + 1),
-            );
-        }
-        prev = row;
-    }
-    prev[b.len()]
 }
 
 /// The manifest must describe the component it sits next to.
@@ -331,7 +337,8 @@ mod tests {
             use_,
             SdkUse {
                 version: Version::new(0, 1, 0),
-                roles: vec![Role::Provider]
+                roles: vec![Role::Provider],
+                ignored_exports: vec![],
             }
         );
         assert_eq!(use_.label(), "claw:plugin@0.1.0");
@@ -363,6 +370,40 @@ mod tests {
              exports clawdbot:plugin-sdk/auth@0.1.0), but this host provides claw:plugin (0.1.x, 0.2.x). Did you mean \
              claw:plugin? Rebuild it with claw-plugin-sdk 0.2 (Rust) or against claw's wit/0.2.0."
         );
+    }
+
+    #[test]
+    fn a_language_runtime_s_own_exports_are_ignored_and_listed() {
+        // componentize-py adds `exports` (its init); StarlingMonkey may export
+        // wasi:http/incoming-handler. Neither stops a plugin that exports a role.
+        let use_ = check(
+            "py-shout",
+            &names(
+                &["wasi:io/streams@0.2.0", "claw:plugin/log@0.2.0"],
+                &["exports", "claw:plugin/provider@0.2.0"],
+            ),
+        )
+        .unwrap();
+        assert_eq!(use_.roles, vec![Role::Provider]);
+        assert_eq!(use_.ignored_exports, vec!["exports".to_string()]);
+        // Without a role, a bare export is listed, never read as a package.
+        let err = check("py-shout", &names(&["claw:plugin/log@0.2.0"], &["exports"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "plugin \"py-shout\" exports neither claw:plugin/provider nor claw:plugin/auth (it exports exports)"
+            ),
+            "{err}"
+        );
+        // An import the host lacks still stops it, named.
+        let err = check(
+            "x",
+            &names(&["acme:gpu/run@1.0.0"], &["claw:plugin/provider@0.2.0"]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("(imports acme:gpu/run@1.0.0)"), "{err}");
     }
 
     #[test]
@@ -442,6 +483,7 @@ mod tests {
         let provider = SdkUse {
             version: Version::new(0, 1, 0),
             roles: vec![Role::Provider],
+            ignored_exports: vec![],
         };
         assert!(check_manifest(&manifest("^0.1", "[\"provider\"]"), &provider).is_ok());
         let err = check_manifest(&manifest("^0.2", "[\"provider\"]"), &provider)

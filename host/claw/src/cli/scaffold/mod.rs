@@ -1,0 +1,172 @@
+//! `claw plugins new` and `claw plugins build`: a plugin folder that builds and
+//! loads unchanged, in Rust, Python or JavaScript, and the one command that runs
+//! the right tool for it.
+
+mod render;
+mod sdk;
+mod toolchain;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use clap::ValueEnum;
+
+use claw_plugin_host::{bundled::BUNDLED, manifest, wit};
+use render::{Vars, render};
+
+pub use toolchain::build;
+
+/// A file embedded in the binary by build.rs.
+pub struct EmbeddedFile {
+    pub path: &'static str,
+    pub text: &'static str,
+}
+
+include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+
+/// Pinned versions of the other languages' tools: the ones the templates and
+/// their READMEs are tested with.
+pub const COMPONENTIZE_PY: &str = "0.25.1";
+pub const COMPONENTIZE_JS: &str = "0.23.0";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    Rust,
+    Python,
+    Js,
+}
+
+impl Lang {
+    fn dir(self) -> &'static str {
+        match self {
+            Lang::Rust => "rust",
+            Lang::Python => "python",
+            Lang::Js => "js",
+        }
+    }
+}
+
+/// What the plugin does: serve models, log in, or both (a portal login that
+/// serves its own provider).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PluginRole {
+    Provider,
+    Auth,
+    Portal,
+}
+
+impl PluginRole {
+    fn provides(self) -> bool {
+        self != PluginRole::Auth
+    }
+    fn authenticates(self) -> bool {
+        self != PluginRole::Provider
+    }
+    fn world(self) -> &'static str {
+        match self {
+            PluginRole::Provider => "provider-plugin",
+            PluginRole::Auth => "auth-plugin",
+            PluginRole::Portal => "portal-plugin",
+        }
+    }
+    fn roles_toml(self) -> &'static str {
+        match self {
+            PluginRole::Provider => "\"provider\"",
+            PluginRole::Auth => "\"auth\"",
+            PluginRole::Portal => "\"provider\", \"auth\"",
+        }
+    }
+    fn export_macro(self) -> &'static str {
+        match self {
+            PluginRole::Provider => "export_provider",
+            PluginRole::Auth => "export_auth",
+            PluginRole::Portal => "export_portal",
+        }
+    }
+}
+
+/// Write a new plugin folder; returns where.
+pub fn new(
+    state_root: &Path,
+    id: &str,
+    lang: Lang,
+    role: PluginRole,
+    dir: Option<PathBuf>,
+) -> anyhow::Result<PathBuf> {
+    if manifest::validate_id(id).is_err() {
+        bail!(
+            "bad plugin id \"{id}\": use 1-64 lowercase letters, digits and '-', starting with a letter (e.g. \"my-provider\")"
+        );
+    }
+    if BUNDLED
+        .iter()
+        .any(|b| manifest::Manifest::parse(b.manifest).is_ok_and(|m| m.id == id))
+    {
+        bail!("plugin id \"{id}\" belongs to a plugin bundled with claw; choose another id");
+    }
+    let dir = dir.unwrap_or_else(|| PathBuf::from(id));
+    let occupied = std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_some());
+    if occupied || dir.is_file() {
+        bail!(
+            "{} already exists and is not empty; nothing was written (pass --dir <empty folder>, or remove it)",
+            dir.display()
+        );
+    }
+
+    let claw = wit::claw_version();
+    let mut values = vec![
+        ("id", id.to_string()),
+        ("snake", id.replace('-', "_")),
+        ("world", role.world().to_string()),
+        ("roles", role.roles_toml().to_string()),
+        ("export_macro", role.export_macro().to_string()),
+        ("wit", claw.to_string()),
+        ("sdk_req", format!("^{}.{}", claw.major, claw.minor)),
+        ("wasi", wit::wasi_version().to_string()),
+        ("componentize_py", COMPONENTIZE_PY.to_string()),
+        ("componentize_js", COMPONENTIZE_JS.to_string()),
+    ];
+    if lang == Lang::Rust {
+        let sdk_dir = sdk::write(state_root)?;
+        values.push(("sdk_path", toml_path(&sdk_dir)));
+    }
+    let vars = Vars {
+        values,
+        provider: role.provides(),
+        auth: role.authenticates(),
+    };
+
+    let prefix = format!("{}/", lang.dir());
+    let mut files: Vec<(String, String)> = TEMPLATES
+        .iter()
+        .filter_map(|f| f.path.strip_prefix(&prefix).map(|rel| (rel, f.text)))
+        .map(|(rel, text)| (render::output_path(rel).to_string(), render(text, &vars)))
+        .collect();
+    if lang != Lang::Rust {
+        // Other languages' tools read WIT: claw's, and the WASI it links.
+        files.push((
+            format!("wit/deps/{}", wit::CLAW_PLUGIN.path),
+            wit::CLAW_PLUGIN.text.to_string(),
+        ));
+        for f in wit::WASI {
+            files.push((format!("wit/deps/{}", f.path), f.text.to_string()));
+        }
+    }
+    for (rel, text) in &files {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(dir)
+}
+
+/// A path as a TOML basic string's contents.
+fn toml_path(path: &Path) -> String {
+    path.display()
+        .to_string()
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+}
