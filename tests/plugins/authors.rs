@@ -198,16 +198,26 @@ fn a_rust_plugin_from_an_empty_folder_answers() {
     ask_over_http(&claw, "demo-rust");
 }
 
-#[test]
-fn a_python_plugin_from_an_empty_folder_answers_and_calls_http() {
+/// A Python or JavaScript plugin, its tool's folder on PATH: it answers, calls
+/// HTTP, and a request the host refuses is a network error.
+fn other_language_round_trip(lang: &str, id: &str, tool_bin: &Path) -> Claw {
     let claw = Claw::new();
     let work = tempfile::tempdir().unwrap();
-    let path = path_with(&toolchains::componentize_py());
+    let path = path_with(tool_bin);
     let env = [("PATH", path.as_str())];
-    let dir = new_and_build(&claw, work.path(), "demo-py", "python", &env);
+    let dir = new_and_build(&claw, work.path(), id, lang, &env);
+    // Its tool reads WIT: claw's and the WASI the host links.
     assert!(dir.join("wit/deps/claw-plugin/plugin.wit").is_file());
     assert!(dir.join("wit/deps/http.wit").is_file());
-    install_and_ask(&claw, &dir, "demo-py", &env);
+    install_and_ask(&claw, &dir, id, &env);
+    ask_over_http(&claw, id);
+    a_refused_request_is_a_network_error(&claw, id);
+    claw
+}
+
+#[test]
+fn a_python_plugin_from_an_empty_folder_answers_and_calls_http() {
+    let claw = other_language_round_trip("python", "demo-py", &toolchains::componentize_py());
     // componentize-py's own export is ignored, and said so.
     let info = claw.run(&["plugins", "info", "demo-py"]);
     assert!(
@@ -216,20 +226,11 @@ fn a_python_plugin_from_an_empty_folder_answers_and_calls_http() {
         "{}",
         info.stdout
     );
-    ask_over_http(&claw, "demo-py");
-    a_refused_request_is_a_network_error(&claw, "demo-py");
 }
 
 #[test]
 fn a_javascript_plugin_from_an_empty_folder_answers_and_calls_http() {
-    let claw = Claw::new();
-    let work = tempfile::tempdir().unwrap();
-    let path = path_with(&toolchains::componentize_js());
-    let env = [("PATH", path.as_str())];
-    let dir = new_and_build(&claw, work.path(), "demo-js", "js", &env);
-    install_and_ask(&claw, &dir, "demo-js", &env);
-    ask_over_http(&claw, "demo-js");
-    a_refused_request_is_a_network_error(&claw, "demo-js");
+    other_language_round_trip("js", "demo-js", &toolchains::componentize_js());
 }
 
 #[test]

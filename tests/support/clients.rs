@@ -13,7 +13,7 @@ pub const CODEX: &str = "0.171.0";
 pub const OPENAI_PY: &str = "3.57.0";
 pub const ANTHROPIC_PY: &str = "2.16.0";
 
-pub(crate) fn cache_root() -> PathBuf {
+fn cache_root() -> PathBuf {
     if let Some(dir) = std::env::var_os("CLAW_TEST_CACHE") {
         return PathBuf::from(dir);
     }
@@ -22,7 +22,7 @@ pub(crate) fn cache_root() -> PathBuf {
 }
 
 /// `dir`, filled by `install` unless a finished install is there already.
-pub(crate) fn cached(name: &str, install: impl FnOnce(&Path)) -> PathBuf {
+fn cached(name: &str, install: impl FnOnce(&Path)) -> PathBuf {
     let dir = cache_root().join(name);
     let marker = dir.join(".complete");
     if !marker.exists() {
@@ -35,7 +35,7 @@ pub(crate) fn cached(name: &str, install: impl FnOnce(&Path)) -> PathBuf {
     dir
 }
 
-pub(crate) fn run(cmd: &mut Command, what: &str) {
+fn run(cmd: &mut Command, what: &str) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(
         out.status.success(),
@@ -45,33 +45,66 @@ pub(crate) fn run(cmd: &mut Command, what: &str) {
     );
 }
 
+/// `npm install <package>@<version>` into the cache folder `name`; then `after`.
+pub(crate) fn npm_package(
+    name: &str,
+    package: &str,
+    version: &str,
+    after: impl FnOnce(&Path),
+) -> PathBuf {
+    cached(name, |dir| {
+        run(
+            Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--prefix"])
+                .arg(dir)
+                .arg(format!("{package}@{version}")),
+            &format!("npm install {package}"),
+        );
+        after(dir);
+    })
+}
+
+/// A Python virtual environment in the cache folder `name` with `packages`.
+pub(crate) fn venv_with(name: &str, packages: &[String]) -> PathBuf {
+    cached(name, |dir| {
+        run(
+            Command::new("python3").args(["-m", "venv"]).arg(dir),
+            "python3 -m venv",
+        );
+        run(
+            Command::new(dir.join("bin/pip"))
+                .args(["install", "--quiet"])
+                .args(packages),
+            &format!("pip install {}", packages.join(" ")),
+        );
+    })
+}
+
 /// The `claude` executable of Claude Code (npm `@anthropic-ai/claude-code`).
 pub fn claude_code() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let dir = cached(&format!("claude-code-{CLAUDE_CODE}"), |dir| {
-            run(
-                Command::new("npm")
-                    .args(["install", "--no-audit", "--no-fund", "--prefix"])
-                    .arg(dir)
-                    .arg(format!("@anthropic-ai/claude-code@{CLAUDE_CODE}")),
-                "npm install @anthropic-ai/claude-code",
-            );
-            let bin = dir.join("node_modules/.bin/claude");
-            let works = Command::new(&bin)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success());
-            if !works {
-                // npm may skip the install script that places the native binary.
-                run(
-                    Command::new("node")
-                        .arg("install.cjs")
-                        .current_dir(dir.join("node_modules/@anthropic-ai/claude-code")),
-                    "node install.cjs (Claude Code)",
-                );
-            }
-        });
+        let dir = npm_package(
+            &format!("claude-code-{CLAUDE_CODE}"),
+            "@anthropic-ai/claude-code",
+            CLAUDE_CODE,
+            |dir| {
+                let bin = dir.join("node_modules/.bin/claude");
+                let works = Command::new(&bin)
+                    .arg("--version")
+                    .output()
+                    .is_ok_and(|o| o.status.success());
+                if !works {
+                    // npm may skip the install script that places the native binary.
+                    run(
+                        Command::new("node")
+                            .arg("install.cjs")
+                            .current_dir(dir.join("node_modules/@anthropic-ai/claude-code")),
+                        "node install.cjs (Claude Code)",
+                    );
+                }
+            },
+        );
         dir.join("node_modules/.bin/claude")
     })
     .clone()
@@ -81,15 +114,7 @@ pub fn claude_code() -> PathBuf {
 pub fn codex() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let dir = cached(&format!("codex-{CODEX}"), |dir| {
-            run(
-                Command::new("npm")
-                    .args(["install", "--no-audit", "--no-fund", "--prefix"])
-                    .arg(dir)
-                    .arg(format!("@openai/codex@{CODEX}")),
-                "npm install @openai/codex",
-            );
-        });
+        let dir = npm_package(&format!("codex-{CODEX}"), "@openai/codex", CODEX, |_| {});
         dir.join("node_modules/.bin/codex")
     })
     .clone()
@@ -100,21 +125,13 @@ pub fn python_sdks() -> PathBuf {
     static PY: OnceLock<PathBuf> = OnceLock::new();
     PY.get_or_init(|| {
         let name = format!("py-openai-{OPENAI_PY}-anthropic-{ANTHROPIC_PY}");
-        let dir = cached(&name, |dir| {
-            run(
-                Command::new("python3").args(["-m", "venv"]).arg(dir),
-                "python3 -m venv",
-            );
-            run(
-                Command::new(dir.join("bin/pip")).args([
-                    "install",
-                    "--quiet",
-                    &format!("openai=={OPENAI_PY}"),
-                    &format!("anthropic=={ANTHROPIC_PY}"),
-                ]),
-                "pip install openai anthropic",
-            );
-        });
+        let dir = venv_with(
+            &name,
+            &[
+                format!("openai=={OPENAI_PY}"),
+                format!("anthropic=={ANTHROPIC_PY}"),
+            ],
+        );
         dir.join("bin/python")
     })
     .clone()

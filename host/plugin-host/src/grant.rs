@@ -319,7 +319,7 @@ impl WasiHttpHooks for GrantHooks {
         options: Option<RequestOptions>,
         _fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> SendFuture {
-        let request = request.map(crate::request_body::swallow_on_drop);
+        let request = request.map(crate::drain::swallow_on_drop);
         let uri = request.uri();
         let host = uri.host().unwrap_or_default().to_string();
         let port = uri

@@ -7,6 +7,7 @@
 pub mod bundled;
 mod cache;
 pub mod discovery;
+mod drain;
 mod engine;
 pub mod grant;
 pub mod install;
@@ -16,7 +17,6 @@ pub mod manifest;
 mod outbound;
 mod plugin;
 mod prompts;
-mod request_body;
 pub mod sdk;
 pub mod settings;
 mod state;

@@ -241,27 +241,9 @@ const DRAIN_MAX_BYTES: usize = 64 << 10;
 
 impl Drop for BetweenBytesTimeout {
     fn drop(&mut self) {
-        let Some(mut incoming) = self.incoming.take() else {
-            return;
-        };
-        if http_body::Body::is_end_stream(&incoming) {
-            return;
+        if let Some(incoming) = self.incoming.take() {
+            crate::drain::in_background(incoming, DRAIN_MAX_BYTES, DRAIN_TIMEOUT);
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        runtime.spawn(async move {
-            let drain = async {
-                let mut read = 0;
-                while read <= DRAIN_MAX_BYTES {
-                    match incoming.frame().await {
-                        Some(Ok(frame)) => read += frame.data_ref().map_or(0, Bytes::len),
-                        _ => return,
-                    }
-                }
-            };
-            let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
-        });
     }
 }
 

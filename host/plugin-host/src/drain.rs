@@ -1,6 +1,6 @@
-//! A plugin's request body that the host stops reading early (the request was
-//! denied, the connection failed) is read on in the background and discarded,
-//! bounded. Language runtimes write a body after `outgoing-handler.handle`
+//! Bodies read on in the background when their reader stops early, bounded. A
+//! plugin's request body that the host stops reading (the request was denied,
+//! the connection failed) is read to its end and discarded. Language runtimes write a body after `outgoing-handler.handle`
 //! returned; when its receiver is gone the write fails, and StarlingMonkey's
 //! `fetch` traps on that instead of reporting the request's own error.
 
@@ -27,28 +27,37 @@ struct SwallowOnDrop(Option<WasiBody>);
 
 impl Drop for SwallowOnDrop {
     fn drop(&mut self) {
-        let Some(mut body) = self.0.take() else {
-            return;
-        };
-        if body.is_end_stream() {
-            return;
+        if let Some(body) = self.0.take() {
+            in_background(body, DRAIN_MAX_BYTES, DRAIN_TIMEOUT);
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        runtime.spawn(async move {
-            let drain = async {
-                let mut read = 0;
-                while read <= DRAIN_MAX_BYTES {
-                    match body.frame().await {
-                        Some(Ok(frame)) => read += frame.data_ref().map_or(0, Bytes::len),
-                        _ => return,
-                    }
-                }
-            };
-            let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
-        });
     }
+}
+
+/// Read the rest of `body` on the runtime and discard it, up to about
+/// `max_bytes` or for at most `timeout` (a request's or a response's body,
+/// whichever side stopped reading it).
+pub(crate) fn in_background<B>(mut body: B, max_bytes: usize, timeout: Duration)
+where
+    B: Body<Data = Bytes> + Unpin + Send + 'static,
+{
+    if body.is_end_stream() {
+        return;
+    }
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    runtime.spawn(async move {
+        let drain = async {
+            let mut read = 0;
+            while read <= max_bytes {
+                match body.frame().await {
+                    Some(Ok(frame)) => read += frame.data_ref().map_or(0, Bytes::len),
+                    _ => return,
+                }
+            }
+        };
+        let _ = tokio::time::timeout(timeout, drain).await;
+    });
 }
 
 impl Body for SwallowOnDrop {
