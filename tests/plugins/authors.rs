@@ -196,6 +196,10 @@ fn a_rust_plugin_from_an_empty_folder_answers() {
     );
     install_and_ask(&claw, &dir, "demo-rust", &env);
     ask_over_http(&claw, "demo-rust");
+    // The SDK copy it builds against is restored by the next build.
+    std::fs::remove_dir_all(&sdk).unwrap();
+    claw.run_in(&dir, &["plugins", "build"], &env).ok();
+    assert!(sdk.join("src/lib.rs").is_file());
 }
 
 /// A Python or JavaScript plugin, its tool's folder on PATH: it answers, calls

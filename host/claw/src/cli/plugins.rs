@@ -227,7 +227,8 @@ pub async fn run(command: PluginsCommand, verbose: bool) -> anyhow::Result<ExitC
             Ok(ExitCode::SUCCESS)
         }
         PluginsCommand::Build { dir } => {
-            scaffold::build(&dir.unwrap_or_else(|| PathBuf::from(".")))?;
+            ctx.state.create()?;
+            scaffold::build(&dir.unwrap_or_else(|| PathBuf::from(".")), ctx.state.root())?;
             Ok(ExitCode::SUCCESS)
         }
         PluginsCommand::Uninstall { id } => {

@@ -13,8 +13,9 @@ use claw_plugin_host::manifest::{self, Manifest};
 
 const WASM_TARGET: &str = "wasm32-wasip2";
 
-/// Build the plugin in `dir`; returns the component's path.
-pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
+/// Build the plugin in `dir`; returns the component's path. `state_root`
+/// holds the SDK copy Rust plugins made by `claw plugins new` build against.
+pub fn build(dir: &Path, state_root: &Path) -> anyhow::Result<PathBuf> {
     let manifest_path = dir.join(manifest::FILE_NAME);
     let text = std::fs::read_to_string(&manifest_path).with_context(|| {
         format!(
@@ -35,7 +36,11 @@ pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
         dir.display()
     );
     match lang {
-        Lang::Rust => build_rust(dir, &output)?,
+        Lang::Rust => {
+            // Restore (or update, after a claw upgrade) the SDK copy it points at.
+            super::sdk::write(state_root)?;
+            build_rust(dir, &output)?
+        }
         Lang::Python => {
             let tool = find_tool(dir, ".venv/bin/componentize-py", "componentize-py").ok_or_else(|| {
                 anyhow::anyhow!(
