@@ -647,7 +647,7 @@ fn info_describes_one_plugin() {
     let text = claw.run(&["plugins", "info", "echo"]);
     assert!(
         text.ok()
-            .contains("model echo-1 \"Echo\": context 32768, max output 4096"),
+            .contains("model echo/echo-1 \"Echo\": context 32768, max output 4096"),
         "{}",
         text.stdout
     );

@@ -521,9 +521,16 @@ fn print_info(p: &Value) {
     }
     if p["provider"].is_object() {
         println!("  provides:  api {}", joined(&p["provider"]["apis"]));
+        // A plugin without a login serves its models as `<plugin id>/<model>`;
+        // one with a login, under the provider its login configures.
+        let prefix = if p["auth"].is_object() {
+            String::new()
+        } else {
+            format!("{}/", text(p, "id"))
+        };
         for m in p["provider"]["models"].as_array().into_iter().flatten() {
             println!(
-                "    model {} \"{}\": context {}, max output {}",
+                "    model {prefix}{} \"{}\": context {}, max output {}",
                 text(m, "id"),
                 text(m, "name"),
                 m["contextWindow"],
