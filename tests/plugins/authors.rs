@@ -320,7 +320,7 @@ fn a_reinstall_checks_the_new_build_first_and_a_renamed_plugin_replaces_its_old_
     let run = claw.run(&["plugins", "install", folder]);
     assert!(
         run.ok().contains(
-            "replaced: net-plugin (installed from the same folder before the id changed to net-plugin-two)"
+            "replaced: net-plugin (installed from this manifest before its id changed to net-plugin-two)"
         ),
         "{}",
         run.stdout
@@ -329,6 +329,22 @@ fn a_reinstall_checks_the_new_build_first_and_a_renamed_plugin_replaces_its_old_
     assert!(!plugins.contains_key("net-plugin"), "{:?}", plugins.keys());
     assert_eq!(plugins["net-plugin-two"]["status"], "loaded");
     assert!(!claw.dir().join("plugins/net-plugin").exists());
+
+    // Another manifest in the same folder is another plugin: both stay.
+    let third = renamed.replace("id = \"net-plugin-two\"", "id = \"net-plugin-three\"");
+    std::fs::write(src.path().join("third.toml"), &third).unwrap();
+    let manifest_arg = src.path().join("third.toml");
+    let run = claw.run(&[
+        "plugins",
+        "install",
+        folder,
+        "--manifest",
+        manifest_arg.to_str().unwrap(),
+    ]);
+    assert!(!run.ok().contains("replaced:"), "{}", run.stdout);
+    let plugins = claw.plugins();
+    assert_eq!(plugins["net-plugin-two"]["status"], "loaded");
+    assert_eq!(plugins["net-plugin-three"]["status"], "loaded");
 }
 
 #[test]

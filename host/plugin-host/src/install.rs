@@ -61,17 +61,19 @@ pub enum InstallError {
 pub struct InstallSource {
     pub manifest: Manifest,
     manifest_text: String,
-    /// The manifest's folder.
-    manifest_dir: PathBuf,
+    /// The manifest file it came from.
+    manifest_file: PathBuf,
     pub wasm_path: PathBuf,
     wasm: Vec<u8>,
 }
 
 impl InstallSource {
-    /// The folder the plugin is installed from, absolute, as one line.
+    /// The manifest the plugin is installed from, as one canonical path: the
+    /// same file however it is reached, and two manifests in one folder apart.
     fn origin(&self) -> String {
-        std::path::absolute(&self.manifest_dir)
-            .unwrap_or_else(|_| self.manifest_dir.clone())
+        std::fs::canonicalize(&self.manifest_file)
+            .or_else(|_| std::path::absolute(&self.manifest_file))
+            .unwrap_or_else(|_| self.manifest_file.clone())
             .display()
             .to_string()
     }
@@ -143,22 +145,17 @@ pub fn resolve(path: &Path, manifest_path: Option<&Path>) -> Result<InstallSourc
         path: wasm_path.clone(),
         detail: e.to_string(),
     })?;
-    let manifest_dir = manifest_file
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
     Ok(InstallSource {
         manifest,
         manifest_text,
-        manifest_dir,
+        manifest_file,
         wasm_path,
         wasm,
     })
 }
 
-/// Where an installed plugin came from (its folder or .wasm, absolute), kept
-/// beside it so that installing the same folder under a new id replaces it.
+/// Where an installed plugin came from (its manifest's path), kept beside it so
+/// that installing the same manifest under a new id replaces the old install.
 const SOURCE_FILE: &str = ".installed-from";
 
 /// What `install` did.

@@ -186,7 +186,7 @@ pub async fn run(command: PluginsCommand, verbose: bool) -> anyhow::Result<ExitC
             }
             for old in &installed.replaced {
                 println!(
-                    "  replaced: {old} (installed from the same folder before the id changed to {})",
+                    "  replaced: {old} (installed from this manifest before its id changed to {})",
                     m.id
                 );
             }
