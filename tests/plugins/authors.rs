@@ -233,6 +233,27 @@ fn a_python_plugin_from_an_empty_folder_answers_and_calls_http() {
 }
 
 #[test]
+fn build_puts_back_missing_wit_and_names_a_missing_world() {
+    let claw = Claw::new();
+    let work = tempfile::tempdir().unwrap();
+    let path = path_with(&toolchains::componentize_py());
+    let env = [("PATH", path.as_str())];
+    let dir = new_and_build(&claw, work.path(), "demo-wit", "python", &env);
+    std::fs::remove_dir_all(dir.join("wit/deps")).unwrap();
+    claw.run_in(&dir, &["plugins", "build"], &env).ok();
+    assert!(dir.join("wit/deps/claw-plugin/plugin.wit").is_file());
+    std::fs::remove_file(dir.join("wit/world.wit")).unwrap();
+    let run = claw.run_in(&dir, &["plugins", "build"], &env);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr
+            .contains("has no wit/world.wit, the world the plugin implements"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn a_javascript_plugin_from_an_empty_folder_answers_and_calls_http() {
     other_language_round_trip("js", "demo-js", &toolchains::componentize_js());
 }

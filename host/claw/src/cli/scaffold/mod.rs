@@ -137,30 +137,37 @@ pub fn new(
     };
 
     let prefix = format!("{}/", lang.dir());
-    let mut files: Vec<(String, String)> = TEMPLATES
-        .iter()
-        .filter_map(|f| f.path.strip_prefix(&prefix).map(|rel| (rel, f.text)))
-        .map(|(rel, text)| (render::output_path(rel).to_string(), render(text, &vars)))
-        .collect();
-    if lang != Lang::Rust {
-        // Other languages' tools read WIT: claw's, and the WASI it links.
-        files.push((
-            format!("wit/deps/{}", wit::CLAW_PLUGIN.path),
-            wit::CLAW_PLUGIN.text.to_string(),
-        ));
-        for f in wit::WASI {
-            files.push((format!("wit/deps/{}", f.path), f.text.to_string()));
+    for f in TEMPLATES {
+        if let Some(rel) = f.path.strip_prefix(&prefix) {
+            write_file(&dir.join(render::output_path(rel)), &render(f.text, &vars))?;
         }
     }
-    for (rel, text) in &files {
-        let path = dir.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
-        }
-        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    if lang != Lang::Rust {
+        write_wit_deps(&dir, true)?;
     }
     Ok(dir)
+}
+
+/// `wit/deps/` for other languages' tools, which read WIT: claw's, and the
+/// WASI the host links. `overwrite: false` only fills in missing files (what
+/// `build` does, so an edited or older folder still builds).
+pub fn write_wit_deps(dir: &Path, overwrite: bool) -> anyhow::Result<()> {
+    let deps = dir.join("wit/deps");
+    for f in std::iter::once(&wit::CLAW_PLUGIN).chain(wit::WASI) {
+        let path = deps.join(f.path);
+        if overwrite || !path.exists() {
+            write_file(&path, f.text)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
 /// A path as a TOML basic string's contents.

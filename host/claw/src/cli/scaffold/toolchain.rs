@@ -27,6 +27,17 @@ pub fn build(dir: &Path, state_root: &Path) -> anyhow::Result<PathBuf> {
     let manifest =
         Manifest::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", manifest_path.display()))?;
     let lang = detect(dir)?;
+    if lang != Lang::Rust {
+        if !dir.join("wit/world.wit").is_file() {
+            bail!(
+                "{} has no wit/world.wit, the world the plugin implements (it includes claw:plugin/provider-plugin@0.2.0 and the like); `claw plugins new <id> --lang {} --dir <new folder>` writes one to start from",
+                dir.display(),
+                lang.dir()
+            );
+        }
+        // Put back claw's and WASI's WIT where they are missing.
+        super::write_wit_deps(dir, false)?;
+    }
     let output = dir.join(&manifest.component);
     let started = Instant::now();
     eprintln!(
