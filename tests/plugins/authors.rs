@@ -294,6 +294,14 @@ fn build_names_a_missing_tool_and_how_to_install_it() {
         "{}",
         bad.stderr
     );
+    let reserved = claw.run_in(work.path(), &["plugins", "new", "test"], &[]);
+    assert!(
+        reserved
+            .stderr
+            .contains("plugin id \"test\" cannot name a Rust crate (cargo reserves it)"),
+        "{}",
+        reserved.stderr
+    );
 }
 
 #[test]

@@ -104,6 +104,22 @@ pub fn new(
     {
         bail!("plugin id \"{id}\" belongs to a plugin bundled with claw; choose another id");
     }
+    // The id names the Rust crate too; cargo refuses these as package names.
+    const RESERVED: &[&str] = &[
+        "test",
+        "core",
+        "std",
+        "alloc",
+        "proc-macro",
+        "self",
+        "crate",
+        "super",
+    ];
+    if lang == Lang::Rust && RESERVED.contains(&id) {
+        bail!(
+            "plugin id \"{id}\" cannot name a Rust crate (cargo reserves it); choose another id, e.g. \"{id}-provider\""
+        );
+    }
     let dir = dir.unwrap_or_else(|| PathBuf::from(id));
     let occupied = std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_some());
     if occupied || dir.is_file() {
