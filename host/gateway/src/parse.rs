@@ -216,6 +216,31 @@ fn ttl(text: &str) -> Option<u32> {
     n.checked_mul(unit).filter(|&s| s > 0)
 }
 
+/// A tool's name, a non-empty string; `field` is where it is (`.name`).
+pub(crate) fn tool_name(value: Option<&Value>, field: &str) -> Result<String, String> {
+    match value {
+        Some(Value::String(n)) if !n.is_empty() => Ok(n.clone()),
+        _ => Err(format!("{field} must be a non-empty string")),
+    }
+}
+
+/// A tool's optional description; the error names the tool and `field`.
+pub(crate) fn tool_description(
+    value: Option<&Value>,
+    tool: &str,
+    field: &str,
+) -> Result<Option<String>, String> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(d)) => Ok(Some(d.clone())),
+        Some(other) => Err(format!(
+            " ({}){field} must be a string, got {}",
+            quoted(tool),
+            kind_of(other)
+        )),
+    }
+}
+
 /// A tool's JSON Schema as text: it must be an object; missing is an
 /// object with no properties (OpenAI allows leaving it out).
 pub(crate) fn schema(value: Option<&Value>, field: &str) -> Result<String, String> {

@@ -7,6 +7,7 @@ use super::API;
 use crate::parse::{
     absent, base_prompt, body_and_model, cache_hint, check_tools, kind_of, opt_bool,
     opt_max_tokens, opt_number, optional_array, passthrough, quoted, schema, short, stop_list,
+    tool_description, tool_name,
 };
 use crate::{ApiError, ApiRequest};
 use claw_types::{ReasoningSetting, SystemBlock, Tool, ToolChoice};
@@ -161,21 +162,8 @@ fn tool(value: &Value) -> Result<Tool, String> {
             ));
         }
     }
-    let name = match t.get("name") {
-        Some(Value::String(n)) if !n.is_empty() => n.clone(),
-        _ => return Err(".name must be a non-empty string".into()),
-    };
-    let description = match t.get("description") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(d)) => Some(d.clone()),
-        Some(other) => {
-            return Err(format!(
-                " ({}).description must be a string, got {}",
-                quoted(&name),
-                kind_of(other)
-            ));
-        }
-    };
+    let name = tool_name(t.get("name"), ".name")?;
+    let description = tool_description(t.get("description"), &name, ".description")?;
     if absent(t.get("input_schema")) {
         return Err(format!(
             " ({}).input_schema is required: a JSON Schema object",

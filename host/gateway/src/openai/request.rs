@@ -7,6 +7,7 @@ use super::API;
 use crate::parse::{
     absent, base_prompt, body_and_model, cache_hint, check_tools, kind_of, opt_bool,
     opt_max_tokens, opt_number, optional_array, passthrough, quoted, schema, short, stop_list,
+    tool_description, tool_name,
 };
 use crate::{ApiError, ApiRequest};
 use claw_types::{ReasoningEffort, ReasoningSetting, ResponseFormat, Tool, ToolChoice};
@@ -175,21 +176,8 @@ fn tool(value: &Value) -> Result<Tool, String> {
     let Some(Value::Object(f)) = t.get("function") else {
         return Err(format!(".function is required: {SHAPE}"));
     };
-    let name = match f.get("name") {
-        Some(Value::String(n)) if !n.is_empty() => n.clone(),
-        _ => return Err(".function.name must be a non-empty string".into()),
-    };
-    let description = match f.get("description") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(d)) => Some(d.clone()),
-        Some(other) => {
-            return Err(format!(
-                " ({}): .function.description must be a string, got {}",
-                quoted(&name),
-                kind_of(other)
-            ));
-        }
-    };
+    let name = tool_name(f.get("name"), ".function.name")?;
+    let description = tool_description(f.get("description"), &name, ": .function.description")?;
     let input_schema = schema(f.get("parameters"), "function.parameters")
         .map_err(|why| format!(" ({}){why}", quoted(&name)))?;
     Ok(Tool {

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::API;
 use crate::parse::{
     absent, base_prompt, body_and_model, check_tools, kind_of, opt_bool, opt_max_tokens,
-    opt_number, optional_array, passthrough, quoted, schema, short,
+    opt_number, optional_array, passthrough, quoted, schema, short, tool_description, tool_name,
 };
 use crate::{ApiError, ApiRequest};
 use claw_types::{
@@ -165,21 +165,8 @@ fn tool(value: &Value) -> Result<Option<Tool>, String> {
         Some(Value::String(_)) => return Ok(None),
         _ => return Err(format!(".type is required: {TOOL_SHAPE}")),
     }
-    let name = match t.get("name") {
-        Some(Value::String(n)) if !n.is_empty() => n.clone(),
-        _ => return Err(".name must be a non-empty string".into()),
-    };
-    let description = match t.get("description") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(d)) => Some(d.clone()),
-        Some(other) => {
-            return Err(format!(
-                " ({}).description must be a string, got {}",
-                quoted(&name),
-                kind_of(other)
-            ));
-        }
-    };
+    let name = tool_name(t.get("name"), ".name")?;
+    let description = tool_description(t.get("description"), &name, ".description")?;
     let input_schema = schema(t.get("parameters"), "parameters")
         .map_err(|why| format!(" ({}){why}", quoted(&name)))?;
     Ok(Some(Tool {
