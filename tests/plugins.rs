@@ -3,6 +3,8 @@
 
 #[path = "plugins/authors.rs"]
 mod authors;
+#[path = "plugins/native.rs"]
+mod native;
 mod support;
 
 use serde_json::Value;

@@ -108,6 +108,11 @@ fn main() {
     fs::write(out_dir.join("bundled.rs"), src).unwrap();
 
     embed_wasi_wit(&root, &out_dir);
+    // The triple a native plugin's manifest names its library under.
+    println!(
+        "cargo:rustc-env=CLAW_HOST_TARGET={}",
+        env::var("TARGET").unwrap()
+    );
 }
 
 /// The WASI WIT files of the wasmtime-wasi-http this host links, so `claw plugins

@@ -1,5 +1,6 @@
-//! A small blocking HTTP client over `wasi:http`. The host checks every request
-//! against the hosts your manifest declares, so list them under `network.hosts`.
+//! A small blocking HTTP client over `wasi:http` (in a native build, over
+//! claw's host table). The host checks every request against the hosts your
+//! manifest declares, so list them under `network.hosts`.
 //!
 //! ```text
 //! let response = http::Request::post("https://api.example.com/v1/chat")
@@ -12,15 +13,18 @@
 
 use std::time::Duration;
 
-use wasip2::http::outgoing_handler;
-use wasip2::http::types::{
-    ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
-    RequestOptions, Scheme,
-};
-use wasip2::io::streams::{InputStream, StreamError};
-
 use crate::PluginErrorExt;
 use crate::types::{ErrorReason, PluginError};
+
+// The transport: `send` makes the `Response`, whose `Body` it reads.
+#[cfg(not(target_arch = "wasm32"))]
+mod native;
+#[cfg(target_arch = "wasm32")]
+mod wasi;
+#[cfg(not(target_arch = "wasm32"))]
+use native as transport;
+#[cfg(target_arch = "wasm32")]
+use wasi as transport;
 
 /// An outgoing request. Build it, then [`send`](Request::send) it.
 #[derive(Debug, Clone)]
@@ -111,142 +115,41 @@ impl Request {
     /// Send the request and wait for the response head.
     pub fn send(self) -> Result<Response, PluginError> {
         let url = parse_url(&self.url)?;
-        let mut entries: Vec<(String, Vec<u8>)> = self
+        transport::send(&self, url)
+    }
+
+    /// The headers as sent: names lower-cased, and `content-length` added
+    /// when there is a body. The body is known up front: say its length rather
+    /// than sending it chunked, which some servers (and simple local ones) do
+    /// not accept.
+    fn wire_headers(&self) -> Vec<(String, String)> {
+        let mut entries: Vec<(String, String)> = self
             .headers
             .iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone().into_bytes()))
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
             .collect();
-        // The body is known up front: say its length rather than sending it
-        // chunked, which some servers (and simple local ones) do not accept.
         if !self.body.is_empty() && !entries.iter().any(|(k, _)| k == "content-length") {
-            entries.push((
-                "content-length".into(),
-                self.body.len().to_string().into_bytes(),
-            ));
+            entries.push(("content-length".into(), self.body.len().to_string()));
         }
-        let fields = Fields::from_list(&entries).map_err(|e| {
-            PluginError::new(
-                ErrorReason::Format,
-                format!("invalid request header: {e:?}"),
-            )
-        })?;
-        let request = OutgoingRequest::new(fields);
-        let method = match self.method.as_str() {
-            "GET" => Method::Get,
-            "POST" => Method::Post,
-            "PUT" => Method::Put,
-            "DELETE" => Method::Delete,
-            "PATCH" => Method::Patch,
-            "HEAD" => Method::Head,
-            other => Method::Other(other.to_string()),
-        };
-        let invalid = |what: &str| {
-            PluginError::new(
-                ErrorReason::Format,
-                format!("invalid {what} in URL {}", self.url),
-            )
-        };
-        request.set_method(&method).map_err(|_| invalid("method"))?;
-        request
-            .set_scheme(Some(&url.scheme))
-            .map_err(|_| invalid("scheme"))?;
-        request
-            .set_authority(Some(&url.authority))
-            .map_err(|_| invalid("host"))?;
-        request
-            .set_path_with_query(Some(&url.path))
-            .map_err(|_| invalid("path"))?;
-
-        let options = RequestOptions::new();
-        let nanos = |d: Duration| d.as_nanos().min(u64::MAX as u128) as u64;
-        if let Some(t) = self.connect_timeout {
-            let _ = options.set_connect_timeout(Some(nanos(t)));
-        }
-        if let Some(t) = self.first_byte_timeout {
-            let _ = options.set_first_byte_timeout(Some(nanos(t)));
-        }
-        if let Some(t) = self.between_bytes_timeout {
-            let _ = options.set_between_bytes_timeout(Some(nanos(t)));
-        }
-
-        let body = request
-            .body()
-            .map_err(|_| PluginError::new(ErrorReason::Unknown, "request body unavailable"))?;
-        let pending = outgoing_handler::handle(request, Some(options))
-            .map_err(|e| transport_error(&url.host, e))?;
-        {
-            let stream = body
-                .write()
-                .map_err(|_| PluginError::new(ErrorReason::Unknown, "request body unavailable"))?;
-            for chunk in self.body.chunks(4096) {
-                if let Err(e) = stream.blocking_write_and_flush(chunk) {
-                    // The body stream closes when the request itself failed (e.g.
-                    // the host denied it): report that cause, not the closed stream.
-                    pending.subscribe().block();
-                    if let Some(Ok(Err(cause))) = pending.get() {
-                        return Err(transport_error(&url.host, cause));
-                    }
-                    return Err(PluginError::new(
-                        ErrorReason::Network,
-                        format!("sending the request body to {}: {e:?}", url.host),
-                    ));
-                }
-            }
-        }
-        OutgoingBody::finish(body, None).map_err(|e| transport_error(&url.host, e))?;
-
-        pending.subscribe().block();
-        let response = match pending.get() {
-            Some(Ok(Ok(response))) => response,
-            Some(Ok(Err(e))) => return Err(transport_error(&url.host, e)),
-            _ => {
-                return Err(PluginError::new(
-                    ErrorReason::Unknown,
-                    "the host returned no response",
-                ));
-            }
-        };
-        Response::new(response, url.host)
+        entries
     }
 }
 
 /// Largest chunk `Response::read_chunk` returns.
 const CHUNK_MAX: usize = 64 * 1024;
 
+/// What a denied request's error says (both transports), before any detail.
+const DENIED: &str = "the claw host denied the request (is the host listed under network.hosts in the plugin manifest, and granted in config?)";
+
 /// A response whose body is read on demand, chunk by chunk.
 pub struct Response {
     status: u16,
     headers: Vec<(String, String)>,
     host: String,
-    /// A read failure that came after data, reported on the next read.
-    failed: Option<PluginError>,
-    // Field order matters: the stream must be dropped before its body.
-    stream: Option<InputStream>,
-    _body: IncomingBody,
+    body: transport::Body,
 }
 
 impl Response {
-    fn new(response: IncomingResponse, host: String) -> Result<Self, PluginError> {
-        let status = response.status();
-        let headers = response
-            .headers()
-            .entries()
-            .into_iter()
-            .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
-            .collect();
-        let unavailable = || PluginError::new(ErrorReason::Unknown, "response body unavailable");
-        let body = response.consume().map_err(|_| unavailable())?;
-        let stream = body.stream().map_err(|_| unavailable())?;
-        Ok(Response {
-            status,
-            headers,
-            host,
-            failed: None,
-            stream: Some(stream),
-            _body: body,
-        })
-    }
-
     pub fn status(&self) -> u16 {
         self.status
     }
@@ -272,51 +175,7 @@ impl Response {
     /// holds everything that has arrived by then (up to 64 KiB), so a reply
     /// that came in several frames is handed on in one step, not one per frame.
     pub fn read_chunk(&mut self) -> Result<Option<Vec<u8>>, PluginError> {
-        if let Some(error) = self.failed.take() {
-            return Err(error);
-        }
-        let Some(stream) = &self.stream else {
-            return Ok(None);
-        };
-        let mut chunk = loop {
-            match stream.blocking_read(CHUNK_MAX as u64) {
-                Ok(bytes) if bytes.is_empty() => continue,
-                Ok(bytes) => break bytes,
-                Err(e) => {
-                    self.stream = None;
-                    return self.end(e).map(|()| None);
-                }
-            }
-        };
-        while chunk.len() < CHUNK_MAX {
-            match stream.read((CHUNK_MAX - chunk.len()) as u64) {
-                Ok(more) if more.is_empty() => break,
-                Ok(more) => chunk.extend_from_slice(&more),
-                Err(e) => {
-                    // The end (or a failure) after data: hand on the data now,
-                    // report the failure on the next read.
-                    self.stream = None;
-                    self.failed = self.end(e).err();
-                    break;
-                }
-            }
-        }
-        Ok(Some(chunk))
-    }
-
-    /// What a stream error means for the reader: the end of the body, or a failure.
-    fn end(&self, error: StreamError) -> Result<(), PluginError> {
-        match error {
-            StreamError::Closed => Ok(()),
-            StreamError::LastOperationFailed(e) => Err(PluginError::new(
-                ErrorReason::Network,
-                format!(
-                    "reading response from {}: {}",
-                    self.host,
-                    e.to_debug_string()
-                ),
-            )),
-        }
+        self.body.read_chunk(&self.host)
     }
 
     /// The whole remaining body.
@@ -348,6 +207,26 @@ impl Response {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Http,
+    Https,
+}
+
+impl Url {
+    /// The URL put back together from its parts (scheme lower-cased, `/`
+    /// before a bare query): what a component would send.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn normalized(&self) -> String {
+        let scheme = match self.scheme {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        };
+        format!("{scheme}://{}{}", self.authority, self.path)
+    }
+}
+
+/// A URL split as `wasi:http` wants it; `host` is for messages.
 #[derive(Debug)]
 struct Url {
     scheme: Scheme,
@@ -386,17 +265,6 @@ fn parse_url(url: &str) -> Result<Url, PluginError> {
         host,
         path,
     })
-}
-
-fn transport_error(host: &str, e: ErrorCode) -> PluginError {
-    let (reason, what) = match &e {
-        ErrorCode::HttpRequestDenied => (ErrorReason::Network, "the claw host denied the request (is the host listed under network.hosts in the plugin manifest, and granted in config?)".to_string()),
-        ErrorCode::DnsTimeout | ErrorCode::ConnectionTimeout | ErrorCode::ConnectionReadTimeout
-        | ErrorCode::ConnectionWriteTimeout | ErrorCode::HttpResponseTimeout => (ErrorReason::Timeout, format!("timed out ({e:?})")),
-        ErrorCode::HttpRequestUriInvalid | ErrorCode::HttpRequestMethodInvalid => (ErrorReason::Format, format!("{e:?}")),
-        other => (ErrorReason::Network, format!("{other:?}")),
-    };
-    PluginError::new(reason, format!("request to {host} failed: {what}"))
 }
 
 fn form_encode(s: &str) -> String {

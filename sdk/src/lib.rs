@@ -2,8 +2,9 @@
 //!
 //! Write claw provider and auth plugins in Rust. A plugin is a struct that
 //! implements [`Provider`] and/or [`Auth`], exported with one macro, built with
-//! `cargo build --release --target wasm32-wasip2`. See `README.md` for a complete
-//! example and the manifest that goes next to the `.wasm`.
+//! `cargo build --release --target wasm32-wasip2` (or, as a native library that
+//! claw runs only when trusted, `cargo build --release`). See `README.md` for a
+//! complete example and the manifest that goes next to the `.wasm`.
 //!
 //! ```text
 //! use claw_plugin_sdk::prelude::*;
@@ -30,6 +31,9 @@ mod errors;
 mod exports;
 pub mod http;
 pub mod log;
+#[cfg(not(target_arch = "wasm32"))]
+#[doc(hidden)]
+pub mod native;
 pub mod prompts;
 pub mod random;
 pub mod reasoning;
@@ -57,8 +61,10 @@ pub mod bindings {
     wit_bindgen::generate!({
         path: "wit",
         world: "host-imports",
-        // Records and variants compare, so tests can assert_eq! on events.
-        additional_derives: [PartialEq],
+        // Records and variants compare, so tests can assert_eq! on events; serde
+        // gives the JSON that native plugins exchange with the host
+        // (docs/native-abi.md: serde's default shape of these generated types).
+        additional_derives: [PartialEq, serde::Serialize, serde::Deserialize],
         generate_all,
     });
 }
@@ -68,11 +74,17 @@ pub use bindings::claw::plugin::types;
 
 /// Reads this plugin's settings (`plugins.entries.<id>.config` in claw.json).
 pub mod config {
-    use crate::bindings::claw::plugin::config as host;
-
     /// The raw settings object as JSON text (`{}` when none are configured).
+    #[cfg(target_arch = "wasm32")]
     pub fn raw() -> String {
-        host::get()
+        crate::bindings::claw::plugin::config::get()
+    }
+
+    /// The raw settings object as JSON text (`{}` when none are configured,
+    /// and outside claw, in a plugin's own tests).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn raw() -> String {
+        crate::native::host::config()
     }
 
     /// The settings parsed into `T`. Missing fields take `T`'s serde defaults.

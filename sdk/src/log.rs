@@ -2,22 +2,40 @@
 //!
 //! `claw_plugin_sdk::info!("sent {} bytes", n)` or `log::info("plain text")`.
 
-use crate::bindings::claw::plugin::log::{Level, log};
+use crate::bindings::claw::plugin::log::Level;
 
 pub fn trace(message: &str) {
-    log(Level::Trace, message)
+    emit(Level::Trace, message)
 }
 pub fn debug(message: &str) {
-    log(Level::Debug, message)
+    emit(Level::Debug, message)
 }
 pub fn info(message: &str) {
-    log(Level::Info, message)
+    emit(Level::Info, message)
 }
 pub fn warn(message: &str) {
-    log(Level::Warn, message)
+    emit(Level::Warn, message)
 }
 pub fn error(message: &str) {
-    log(Level::Error, message)
+    emit(Level::Error, message)
+}
+
+#[cfg(target_arch = "wasm32")]
+fn emit(level: Level, message: &str) {
+    crate::bindings::claw::plugin::log::log(level, message)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn emit(level: Level, message: &str) {
+    // The native ABI numbers the levels 0 trace .. 4 error.
+    let level = match level {
+        Level::Trace => 0,
+        Level::Debug => 1,
+        Level::Info => 2,
+        Level::Warn => 3,
+        Level::Error => 4,
+    };
+    crate::native::host::log(level, message)
 }
 
 /// `debug!("format {}", args)` into the host log.

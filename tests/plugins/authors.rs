@@ -121,10 +121,10 @@ fn text_stand_in() -> (String, Arc<Mutex<Vec<String>>>) {
 
 /// `http-1` POSTs the prompt to the URL in the plugin's config, through the
 /// host's checked wasi:http, and streams the stand-in's reply back.
-fn ask_over_http(claw: &Claw, id: &str) {
+pub(crate) fn ask_over_http(claw: &Claw, id: &str, entry: &str) {
     let (url, seen) = text_stand_in();
     claw.write_config(&format!(
-        r#"{{ plugins: {{ entries: {{ "{id}": {{ config: {{ url: "{url}" }} }} }} }} }}"#
+        r#"{{ plugins: {{ entries: {{ "{id}": {{ {entry} config: {{ url: "{url}" }} }} }} }} }}"#
     ));
     let answer = claw.run(&[
         "infer",
@@ -147,9 +147,9 @@ fn ask_over_http(claw: &Claw, id: &str) {
 /// A request the host refuses is the plugin's own network error, never a trap:
 /// language runtimes write the body after the host has said no, so the host
 /// reads it on (a large one here) instead of failing their writes.
-fn a_refused_request_is_a_network_error(claw: &Claw, id: &str) {
+pub(crate) fn a_refused_request_is_a_network_error(claw: &Claw, id: &str, entry: &str) {
     claw.write_config(&format!(
-        r#"{{ plugins: {{ entries: {{ "{id}": {{ config: {{ url: "http://127.0.0.1:9/x" }}, network: ["example.com"] }} }} }} }}"#
+        r#"{{ plugins: {{ entries: {{ "{id}": {{ {entry} config: {{ url: "http://127.0.0.1:9/x" }}, network: ["example.com"] }} }} }} }}"#
     ));
     let prompt = "many words ".repeat(10_000);
     let run = claw.run(&[
@@ -195,7 +195,7 @@ fn a_rust_plugin_from_an_empty_folder_answers() {
         "{cargo_toml}"
     );
     install_and_ask(&claw, &dir, "demo-rust", &env);
-    ask_over_http(&claw, "demo-rust");
+    ask_over_http(&claw, "demo-rust", "");
     // The SDK copy it builds against is restored by the next build.
     std::fs::remove_dir_all(&sdk).unwrap();
     claw.run_in(&dir, &["plugins", "build"], &env).ok();
@@ -214,8 +214,8 @@ fn other_language_round_trip(lang: &str, id: &str, tool_bin: &Path) -> Claw {
     assert!(dir.join("wit/deps/claw-plugin/plugin.wit").is_file());
     assert!(dir.join("wit/deps/http.wit").is_file());
     install_and_ask(&claw, &dir, id, &env);
-    ask_over_http(&claw, id);
-    a_refused_request_is_a_network_error(&claw, id);
+    ask_over_http(&claw, id, "");
+    a_refused_request_is_a_network_error(&claw, id, "");
     claw
 }
 

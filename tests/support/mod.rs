@@ -176,6 +176,90 @@ pub fn fixtures() -> &'static Path {
     })
 }
 
+/// This machine's target triple, which a native manifest names its library under.
+pub fn host_triple() -> &'static str {
+    static TRIPLE: OnceLock<String> = OnceLock::new();
+    TRIPLE.get_or_init(|| {
+        let out = Command::new("rustc")
+            .arg("-vV")
+            .output()
+            .expect("run rustc -vV");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("host: "))
+            .expect("rustc -vV names the host")
+            .to_string()
+    })
+}
+
+/// Build `packages` of the workspace at `manifest` for this machine (shared
+/// libraries); returns the folder with the built libraries.
+pub fn build_native(manifest: &Path, packages: &[&str], target_name: &str) -> PathBuf {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join(target_name);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "build",
+        "--release",
+        "--target",
+        host_triple(),
+        "--manifest-path",
+    ])
+    .arg(manifest)
+    .arg("--target-dir")
+    .arg(&target)
+    .env_remove("CARGO_TARGET_DIR")
+    .env_remove("CARGO_BUILD_TARGET");
+    for p in packages {
+        cmd.args(["-p", p]);
+    }
+    let status = cmd.status().expect("run cargo to build native plugins");
+    assert!(
+        status.success(),
+        "building {packages:?} for this machine failed"
+    );
+    target.join(host_triple()).join("release")
+}
+
+/// The native fixture libraries (tests/fixtures/native-*), built on first use.
+pub fn native_fixtures() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        build_native(
+            &root().join("tests/fixtures/Cargo.toml"),
+            &["native-demo", "native-bad-abi", "native-no-abi"],
+            "native-plugins",
+        )
+    })
+}
+
+/// The file name of a cdylib crate's library on this machine.
+pub fn library_name(crate_name: &str) -> String {
+    format!(
+        "{}{}{}",
+        std::env::consts::DLL_PREFIX,
+        crate_name.replace('-', "_"),
+        std::env::consts::DLL_SUFFIX
+    )
+}
+
+/// A native fixture library's bytes, e.g. `native_fixture("native-demo")`.
+pub fn native_fixture(crate_name: &str) -> Vec<u8> {
+    let path = native_fixtures().join(library_name(crate_name));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A native manifest naming `library` for this machine.
+pub fn native_manifest(id: &str, version: &str, roles: &str, library: &str) -> String {
+    format!(
+        "id = \"{id}\"\nname = \"{id}\"\nversion = \"{version}\"\nsdk = \"^0.2\"\nroles = {roles}\n\n[native]\n{} = \"{library}\"\n",
+        host_triple()
+    )
+}
+
 /// A fixture component's bytes, e.g. `fixture("net_plugin.wasm")`.
 pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(fixtures().join(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))

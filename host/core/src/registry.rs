@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use claw_plugin_host::discovery::{self, Candidate, Origin, WasmSource};
 use claw_plugin_host::loader::{self, LoadError};
-use claw_plugin_host::manifest::{Manifest, ManifestError, Role};
+use claw_plugin_host::manifest::{Kind, Manifest, ManifestError, Role};
 use claw_plugin_host::settings::{self, PluginsConfig};
 use claw_plugin_host::{CacheOutcome, Plugin, Prompter, Runtime};
 use claw_types::AuthInfo;
@@ -74,6 +74,10 @@ pub struct PluginReport {
     pub digest: Option<String>,
     /// Things worth knowing that do not stop the plugin (e.g. ignored exports).
     pub notes: Vec<String>,
+    /// `wasm` (a sandboxed component) or `native` (a shared library).
+    pub kind: Option<Kind>,
+    /// Whether the user trusts this plugin to run unsandboxed (native only).
+    pub trusted: Option<bool>,
     #[serde(skip)]
     pub plugin: Option<Arc<Plugin>>,
 }
@@ -107,6 +111,8 @@ impl PluginReport {
             cache: None,
             digest: None,
             notes: Vec::new(),
+            kind: manifest.map(Manifest::kind),
+            trusted: None,
             plugin: None,
         }
     }
@@ -125,6 +131,13 @@ impl PluginReport {
         self.error = Some(reason);
         self
     }
+}
+
+/// Why `claw plugins trust` does nothing for a component.
+pub fn trust_not_needed(id: &str) -> String {
+    format!(
+        "plugin \"{id}\" is a WebAssembly component: it runs sandboxed and needs no trust; `claw plugins trust` is for native plugins"
+    )
 }
 
 /// The outcome for every plugin found, in discovery order.
@@ -242,6 +255,10 @@ async fn load_one(
     let decision = settings::decide(&manifest.id, cfg);
     report.enabled = decision.enabled;
     report.enable_reason = decision.reason.clone();
+    let native = manifest.kind() == Kind::Native;
+    if native {
+        report.trusted = Some(settings::trusted(&manifest.id, cfg));
+    }
 
     let bytes = match read_wasm(manifest, candidate.wasm.as_ref()) {
         Ok(bytes) => bytes,
@@ -255,6 +272,10 @@ async fn load_one(
         // Not loaded, but say which SDK it was built with when that is cheap to tell.
         report.sdk = loader::sdk_label(&manifest.id, &bytes);
         return report.disable(decision.reason);
+    }
+    // Opening a library runs its code: never before the user trusts it.
+    if native && report.trusted != Some(true) {
+        return report.disable(settings::untrusted_reason(&manifest.id));
     }
 
     let settings = settings::settings_for(manifest, cfg, prompter);
@@ -288,17 +309,39 @@ fn read_wasm(
     manifest: &Manifest,
     source: Option<&WasmSource>,
 ) -> Result<std::borrow::Cow<'static, [u8]>, LoadError> {
+    let failed = |path: String, detail: String| LoadError::Read {
+        id: manifest.id.clone(),
+        path,
+        detail,
+    };
     match source {
         Some(WasmSource::Embedded(bytes)) => Ok(std::borrow::Cow::Borrowed(bytes)),
-        Some(WasmSource::File(path)) => discovery::read_limited(path, discovery::MAX_COMPONENT_BYTES, "a plugin component").map(std::borrow::Cow::Owned).map_err(|e| LoadError::Read {
+        Some(WasmSource::File(path)) => {
+            let (limit, what) = discovery::size_limit(manifest.kind());
+            discovery::read_limited(path, limit, what)
+                .map(std::borrow::Cow::Owned)
+                .map_err(|e| {
+                    let detail = match (e.kind(), manifest.kind()) {
+                        (std::io::ErrorKind::NotFound, Kind::Wasm) => format!(
+                            "no such file; the manifest names component \"{}\" (build the plugin, or fix `component`)",
+                            manifest.component
+                        ),
+                        (std::io::ErrorKind::NotFound, Kind::Native) => format!(
+                            "no such file; the manifest names library \"{}\" for this machine (build the plugin with `claw plugins build`, or fix [native])",
+                            manifest.artifact().unwrap_or_default()
+                        ),
+                        _ => e.to_string(),
+                    };
+                    failed(path.display().to_string(), detail)
+                })
+        }
+        // Only a native manifest without a library for this machine has no file.
+        None => Err(LoadError::Manifest {
             id: manifest.id.clone(),
-            path: path.display().to_string(),
-            detail: if e.kind() == std::io::ErrorKind::NotFound {
-                format!("no such file; the manifest names component \"{}\" (build the plugin, or fix `component`)", manifest.component)
-            } else {
-                e.to_string()
-            },
+            error: manifest
+                .artifact()
+                .err()
+                .unwrap_or_else(|| ManifestError("no component".into())),
         }),
-        None => Err(LoadError::Read { id: manifest.id.clone(), path: "?".into(), detail: "no component".into() }),
     }
 }

@@ -11,9 +11,10 @@ use serde_json::{Value, json};
 use crate::server::{Body, Gateway, error_response, json_response};
 use crate::{ApiError, ApiRequest};
 use claw_core::app::{Agent, App};
-use claw_core::config::ConfigFile;
+use claw_core::config::{ConfigFile, PluginEdit};
 use claw_core::registry::Registry;
 use claw_core::router::Prompt;
+use claw_plugin_host::manifest::Kind;
 use claw_types::{Message, Role, SystemBlock};
 
 pub(super) async fn handle(
@@ -35,8 +36,9 @@ pub(super) async fn handle(
                 unknown_plugin(&gw.app().registry, id),
             )),
         },
-        (&Method::POST, ["plugins", id, action @ ("enable" | "disable")]) => {
-            set_enabled(gw, id, *action == "enable").await
+        (&Method::POST, ["plugins", id, action]) if PluginEdit::from_action(action).is_some() => {
+            let edit = PluginEdit::from_action(action).expect("checked in the guard");
+            edit_plugin(gw, id, edit).await
         }
         (&Method::POST, ["reload"]) => Ok(reload(gw).await),
         (&Method::GET, ["models", "status"]) => {
@@ -100,17 +102,24 @@ fn unknown_plugin(registry: &Registry, id: &str) -> String {
     )
 }
 
-async fn set_enabled(gw: &Arc<Gateway>, id: &str, enabled: bool) -> Result<Value, ApiError> {
-    if gw.app().registry.get(id).is_none() {
+async fn edit_plugin(gw: &Arc<Gateway>, id: &str, edit: PluginEdit) -> Result<Value, ApiError> {
+    let Some(report) = gw.app().registry.get(id).map(|r| r.kind) else {
         return Err(ApiError::new(
             404,
             "not_found_error",
             unknown_plugin(&gw.app().registry, id),
         ));
+    };
+    if edit.is_trust() && report == Some(Kind::Wasm) {
+        return Err(ApiError::new(
+            400,
+            "invalid_request_error",
+            claw_core::registry::trust_not_needed(id),
+        ));
     }
     let edit = || -> Result<(), claw_core::config::ConfigError> {
         let mut config = ConfigFile::load(&gw.state.config_path())?;
-        config.set_plugin_enabled(id, enabled)?;
+        config.edit_plugin(id, edit)?;
         config.save()?;
         Ok(())
     };

@@ -27,6 +27,8 @@ pub enum CacheOutcome {
     Miss,
     /// No cache directory (or it could not be written).
     Off,
+    /// A native library: nothing to compile.
+    Native,
 }
 
 pub struct ArtifactCache {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::bundled::BUNDLED;
-use crate::manifest::{self, Manifest, ManifestError};
+use crate::manifest::{self, HOST_TARGET, Kind, Manifest, ManifestError};
 
 /// Where a plugin was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -109,6 +109,18 @@ fn plugin_dirs_in(dir: &Path) -> Vec<PathBuf> {
 
 /// The largest plugin component claw reads (at install and at load).
 pub const MAX_COMPONENT_BYTES: u64 = 64 << 20;
+/// The largest native plugin library claw reads: they carry their own
+/// dependencies (an inference engine, a vendor's library).
+pub const MAX_NATIVE_BYTES: u64 = 512 << 20;
+
+/// The size limit for a plugin's component or library, and what to call it.
+pub fn size_limit(kind: Kind) -> (u64, &'static str) {
+    match kind {
+        Kind::Wasm => (MAX_COMPONENT_BYTES, "a plugin component"),
+        Kind::Native => (MAX_NATIVE_BYTES, "a native plugin library"),
+    }
+}
+
 /// The largest plugin manifest claw reads.
 pub const MAX_MANIFEST_BYTES: u64 = 64 << 10;
 
@@ -180,7 +192,8 @@ pub fn from_dir(origin: Origin, dir: &Path) -> Candidate {
     let wasm = manifest
         .as_ref()
         .ok()
-        .map(|m| WasmSource::File(component_path(dir, &m.component)));
+        .and_then(|m| artifact_path(dir, m))
+        .map(WasmSource::File);
     Candidate {
         origin,
         location: dir.display().to_string(),
@@ -190,23 +203,32 @@ pub fn from_dir(origin: Origin, dir: &Path) -> Candidate {
     }
 }
 
-/// The component next to the manifest, else in cargo's output for the crate:
-/// `$CARGO_TARGET_DIR` when set, else its own `target/` or a workspace's, up the
-/// tree. So a plugin author can point claw at the crate folder after `cargo build`.
-pub fn component_path(dir: &Path, component: &str) -> PathBuf {
-    let beside = dir.join(component);
+/// The file claw loads for `manifest` on this machine (see [`built_path`]);
+/// `None` when a native manifest names no library for this machine.
+pub fn artifact_path(dir: &Path, manifest: &Manifest) -> Option<PathBuf> {
+    let file = manifest.artifact().ok()?;
+    let outputs: Vec<PathBuf> = match manifest.kind() {
+        Kind::Wasm => vec!["wasm32-wasip2/release".into()],
+        Kind::Native => vec!["release".into(), Path::new(HOST_TARGET).join("release")],
+    };
+    Some(built_path(dir, file, &outputs))
+}
+
+/// `file` next to the manifest, else in cargo's output for the crate (one of
+/// `outputs` under `$CARGO_TARGET_DIR` when set, else under its own `target/`
+/// or a workspace's, up the tree). So a plugin author can point claw at the
+/// crate folder after `cargo build`.
+fn built_path(dir: &Path, file: &str, outputs: &[PathBuf]) -> PathBuf {
+    let beside = dir.join(file);
     if beside.exists() {
         return beside;
     }
-    let release = Path::new("wasm32-wasip2/release").join(component);
-    let from_env = std::env::var_os("CARGO_TARGET_DIR").map(|t| PathBuf::from(t).join(&release));
-    from_env
+    let targets = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
         .into_iter()
-        .chain(
-            dir.ancestors()
-                .take(4)
-                .map(|d| d.join("target").join(&release)),
-        )
+        .chain(dir.ancestors().take(4).map(|d| d.join("target")));
+    targets
+        .flat_map(|t| outputs.iter().map(move |o| t.join(o).join(file)))
         .find(|p| p.is_file())
         .unwrap_or(beside)
 }

@@ -57,6 +57,8 @@ pub struct Runtime {
     limits: Limits,
     /// TLS set-up for every plugin's outbound client.
     pub(crate) tls: Tls,
+    /// Where native libraries are copied to be loaded.
+    native_copies: std::path::PathBuf,
 }
 
 impl Runtime {
@@ -72,6 +74,12 @@ impl Runtime {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(err)?;
         crate::sdk::add_to_linker(&mut linker).map_err(err)?;
         start_epoch_ticker(&engine);
+        // Next to the compiled components when there is a cache; a private
+        // temp folder otherwise. Each copy is removed once it is loaded.
+        let native_copies = match &cache_dir {
+            Some(dir) => dir.join("native"),
+            None => std::env::temp_dir().join(format!("claw-native-{}", std::process::id())),
+        };
         let cache = ArtifactCache::new(&engine, cache_dir);
         let tls = Tls::new()
             .map_err(|e| StartError(format!("TLS set-up for plugins' outbound HTTP: {e}")))?;
@@ -81,11 +89,16 @@ impl Runtime {
             cache,
             limits,
             tls,
+            native_copies,
         }))
     }
 
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    pub(crate) fn native_copies(&self) -> std::path::PathBuf {
+        self.native_copies.clone()
     }
 
     /// Compile `wasm` (or load it from the cache).

@@ -312,6 +312,34 @@ type SendFuture = Box<
         > + Send,
 >;
 
+/// The check every outbound request of a plugin passes where it leaves the
+/// host (components through `wasi:http`, native plugins through the host
+/// table): its host and port against the grant. A refusal is logged and noted
+/// in `denials`. (The connector checks every resolved address as well.)
+pub(crate) fn admit(
+    plugin: &str,
+    grant: &NetworkGrant,
+    denials: &Denials,
+    uri: &http::Uri,
+) -> bool {
+    let host = uri.host().unwrap_or_default();
+    let port = uri
+        .port_u16()
+        .or_else(|| default_port(uri.scheme_str().unwrap_or("https")));
+    let checked = match port {
+        Some(port) => grant.check(host, port),
+        None => Err(format!("{host}: no port for this scheme")),
+    };
+    match checked {
+        Ok(()) => true,
+        Err(why) => {
+            tracing::warn!(plugin, host, "outbound request denied: {why}");
+            denials.note(format!("claw refused {why}"));
+            false
+        }
+    }
+}
+
 impl WasiHttpHooks for GrantHooks {
     fn send_request(
         &mut self,
@@ -320,24 +348,10 @@ impl WasiHttpHooks for GrantHooks {
         _fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> SendFuture {
         let request = request.map(crate::drain::swallow_on_drop);
-        let uri = request.uri();
-        let host = uri.host().unwrap_or_default().to_string();
-        let port = uri
-            .port_u16()
-            .or_else(|| default_port(uri.scheme_str().unwrap_or("https")));
-        let checked = match port {
-            Some(port) => self.grant.check(&host, port),
-            None => Err(format!("{host}: no port for this scheme")),
-        };
-        if let Err(why) = checked {
-            tracing::warn!(
-                plugin = &*self.plugin,
-                host,
-                "outbound request denied: {why}"
-            );
-            self.denials.note(format!("claw refused {why}"));
+        if !admit(&self.plugin, &self.grant, &self.denials, request.uri()) {
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
+        let host = request.uri().host().unwrap_or_default().to_string();
         tracing::debug!(plugin = &*self.plugin, host, uri = %request.uri().path(), "outbound request");
         let outbound = self.outbound.clone();
         let denials = self.denials.clone();

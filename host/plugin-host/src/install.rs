@@ -27,6 +27,13 @@ pub enum InstallError {
         "the manifest names component \"{component}\", which is neither in {dir} nor in a cargo target/wasm32-wasip2/release/ above it (nor under $CARGO_TARGET_DIR, when set); build the plugin with `claw plugins build {dir}` (it copies the component next to the manifest), or fix `component`, or pass the .wasm's path"
     )]
     NoComponent { component: String, dir: PathBuf },
+    #[error(
+        "the manifest names library \"{library}\" for this machine ({target}), which is neither in {dir} nor in a cargo target/release/ above it (nor under $CARGO_TARGET_DIR, when set); build the plugin with `claw plugins build {dir}` (it copies the library next to the manifest), or fix [native]",
+        target = manifest::HOST_TARGET
+    )]
+    NoLibrary { library: String, dir: PathBuf },
+    #[error("refusing plugin \"{id}\": {}", crate::settings::untrusted_reason(id))]
+    Untrusted { id: String },
     #[error(transparent)]
     Invalid(#[from] LoadError),
     #[error("plugin id \"{0}\" belongs to a plugin bundled with claw; give your plugin another id in {file}", file = manifest::FILE_NAME)]
@@ -78,6 +85,12 @@ impl InstallSource {
             .to_string()
     }
 
+    /// The file name the plugin's component or library is installed under: a
+    /// native plugin only ever gets the library for this machine.
+    fn artifact_name(&self) -> &str {
+        self.manifest.artifact().unwrap_or(&self.manifest.component)
+    }
+
     /// The component's size, for progress messages.
     pub fn wasm_len(&self) -> usize {
         self.wasm.len()
@@ -124,27 +137,33 @@ pub fn resolve(path: &Path, manifest_path: Option<&Path>) -> Result<InstallSourc
         Some(p) => p,
         None => {
             let dir = manifest_file.parent().unwrap_or(Path::new("."));
-            let p = discovery::component_path(dir, &manifest.component);
+            let artifact = manifest
+                .artifact()
+                .map_err(|e| InstallError::Manifest(format!("{}: {e}", manifest_file.display())))?;
+            let p = discovery::artifact_path(dir, &manifest).unwrap_or_else(|| dir.join(artifact));
             // `exists`, not `is_file`: a link to a device is refused when read,
             // with its size and the limit.
             if !p.exists() {
-                return Err(InstallError::NoComponent {
-                    component: manifest.component.clone(),
-                    dir: dir.into(),
+                return Err(match manifest.kind() {
+                    manifest::Kind::Wasm => InstallError::NoComponent {
+                        component: artifact.to_string(),
+                        dir: dir.into(),
+                    },
+                    manifest::Kind::Native => InstallError::NoLibrary {
+                        library: artifact.to_string(),
+                        dir: dir.into(),
+                    },
                 });
             }
             p
         }
     };
-    let wasm = discovery::read_limited(
-        &wasm_path,
-        discovery::MAX_COMPONENT_BYTES,
-        "a plugin component",
-    )
-    .map_err(|e| InstallError::Unreadable {
-        path: wasm_path.clone(),
-        detail: e.to_string(),
-    })?;
+    let (limit, what) = discovery::size_limit(manifest.kind());
+    let wasm =
+        discovery::read_limited(&wasm_path, limit, what).map_err(|e| InstallError::Unreadable {
+            path: wasm_path.clone(),
+            detail: e.to_string(),
+        })?;
     Ok(InstallSource {
         manifest,
         manifest_text,
@@ -169,13 +188,15 @@ pub struct Installed {
 
 /// Validate `source` with the full load pipeline, then copy it into `plugins_dir`.
 /// `runtime` should keep compiled artifacts, so the first load after this is a
-/// cache hit.
+/// cache hit. A native plugin is not even opened unless `trust` is given or the
+/// user trusts its id already (opening a library runs its code).
 pub async fn install(
     runtime: &Arc<Runtime>,
     plugins_dir: &Path,
     cfg: &PluginsConfig,
     source: &InstallSource,
     force: bool,
+    trust: bool,
 ) -> Result<Installed, InstallError> {
     let id = &source.manifest.id;
     if BUNDLED
@@ -183,6 +204,12 @@ pub async fn install(
         .any(|b| Manifest::parse(b.manifest).is_ok_and(|m| m.id == *id))
     {
         return Err(InstallError::BundledId(id.clone()));
+    }
+    if source.manifest.kind() == manifest::Kind::Native
+        && !trust
+        && !crate::settings::trusted(id, cfg)
+    {
+        return Err(InstallError::Untrusted { id: id.clone() });
     }
     // Validate first: a reinstall learns whether the new build is any good
     // before it is told about --force.
@@ -216,7 +243,7 @@ pub async fn install(
         std::fs::create_dir_all(&staging).map_err(werr(&staging))?;
         for (name, bytes) in [
             (manifest::FILE_NAME, source.manifest_text.as_bytes()),
-            (source.manifest.component.as_str(), source.wasm.as_slice()),
+            (source.artifact_name(), source.wasm.as_slice()),
             (SOURCE_FILE, origin.as_bytes()),
         ] {
             let path = staging.join(name);

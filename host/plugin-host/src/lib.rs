@@ -14,6 +14,7 @@ pub mod install;
 mod limits;
 pub mod loader;
 pub mod manifest;
+pub mod native;
 mod outbound;
 mod plugin;
 mod prompts;

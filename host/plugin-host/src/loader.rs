@@ -12,7 +12,8 @@ use claw_types::{AuthInfo, ProviderInfo};
 
 use crate::cache::CacheOutcome;
 use crate::engine::Runtime;
-use crate::manifest::{Manifest, ManifestError};
+use crate::manifest::{Kind, Manifest, ManifestError};
+use crate::native::{self, Native, NativeError};
 use crate::plugin::{CallError, Plugin, PluginSettings};
 use crate::sdk::Exports;
 use crate::sdk::compat::{self as sdk_compat, SdkError, SdkUse, WorldNames};
@@ -47,6 +48,8 @@ pub enum LoadError {
     Link { id: String, detail: String },
     #[error("plugin \"{id}\": describe failed: {error}")]
     Describe { id: String, error: CallError },
+    #[error(transparent)]
+    Native(#[from] NativeError),
 }
 
 impl LoadError {
@@ -67,6 +70,7 @@ impl LoadError {
             LoadError::Compile { .. } => "compile",
             LoadError::Link { .. } => "link",
             LoadError::Describe { .. } => "describe",
+            LoadError::Native(e) => e.step(),
         }
     }
 }
@@ -138,12 +142,16 @@ pub fn check(manifest: &Manifest, bytes: &[u8]) -> Result<SdkUse, LoadError> {
 }
 
 /// The whole pipeline: check, compile (or load from cache), link, describe.
+/// `bytes` is the component, or the native library (trusted by the caller).
 pub async fn load(
     runtime: &Arc<Runtime>,
     manifest: &Manifest,
     bytes: &[u8],
     settings: PluginSettings,
 ) -> Result<LoadedPlugin, LoadError> {
+    if manifest.kind() == Kind::Native {
+        return load_native(runtime, manifest, bytes, settings).await;
+    }
     let started = Instant::now();
     let id = manifest.id.clone();
     let sdk = check(manifest, bytes)?;
@@ -160,6 +168,35 @@ pub async fn load(
         detail: format!("no SDK module for {}", sdk.label()),
     })?;
     let plugin = Plugin::new(runtime.clone(), &id, pre, exports, settings);
+    describe(plugin, sdk, cache, started).await
+}
+
+/// A native library: header, fresh copy, symbols, ABI and SDK, manifest, describe.
+async fn load_native(
+    runtime: &Arc<Runtime>,
+    manifest: &Manifest,
+    bytes: &[u8],
+    settings: PluginSettings,
+) -> Result<LoadedPlugin, LoadError> {
+    let started = Instant::now();
+    let (library, sdk) = native::open(manifest, bytes, &runtime.native_copies()).await?;
+    let plugin = Plugin::new_native(
+        runtime.clone(),
+        &manifest.id,
+        Native::new(library),
+        settings,
+    );
+    describe(plugin, sdk, CacheOutcome::Native, started).await
+}
+
+/// The last step for every kind: ask the plugin what it serves.
+async fn describe(
+    plugin: Plugin,
+    sdk: SdkUse,
+    cache: CacheOutcome,
+    started: Instant,
+) -> Result<LoadedPlugin, LoadError> {
+    let id = plugin.id().to_string();
     let describe_err = |error| LoadError::Describe {
         id: id.clone(),
         error,

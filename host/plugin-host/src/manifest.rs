@@ -11,11 +11,45 @@
 //! [network]
 //! hosts = ["api.example.com", "*.example.org"]
 //! ```
+//!
+//! A native plugin names a shared library per target triple instead of a
+//! component (and runs only once the user trusts it):
+//!
+//! ```toml
+//! [native]
+//! x86_64-unknown-linux-gnu = "libmy_provider.so"
+//! aarch64-apple-darwin = "libmy_provider.dylib"
+//! ```
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 /// The manifest's file name.
 pub const FILE_NAME: &str = "claw-plugin.toml";
+
+/// The target triple this claw was built for: the key a native plugin's
+/// manifest names its library under.
+pub const HOST_TARGET: &str = env!("CLAW_HOST_TARGET");
+
+/// What a plugin is built as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A WebAssembly component, sandboxed.
+    Wasm,
+    /// A shared library for this machine, unsandboxed: loads only when trusted.
+    Native,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Wasm => "wasm",
+            Kind::Native => "native",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
@@ -42,6 +76,8 @@ pub struct Manifest {
     pub sdk: semver::VersionReq,
     pub roles: Vec<Role>,
     pub component: String,
+    /// `[native]`: the library file for each target triple.
+    pub native: Option<BTreeMap<String, String>>,
     pub network_hosts: Vec<String>,
 }
 
@@ -60,6 +96,7 @@ struct Raw {
     sdk: Option<String>,
     roles: Option<Vec<String>>,
     component: Option<String>,
+    native: Option<BTreeMap<String, String>>,
     network: Option<RawNetwork>,
 }
 
@@ -102,10 +139,18 @@ impl Manifest {
             raw.roles
                 .ok_or_else(|| missing("roles", "[\"provider\"]"))?,
         )?;
+        if raw.native.is_some() && raw.component.is_some() {
+            return Err(ManifestError(format!(
+                "{FILE_NAME}: both `component` and [native] are set; a plugin is either a WebAssembly component or a native library, remove one"
+            )));
+        }
         let component = raw
             .component
             .unwrap_or_else(|| format!("{}.wasm", id.replace('-', "_")));
         validate_component(&component)?;
+        if let Some(native) = &raw.native {
+            validate_native(native)?;
+        }
         let network_hosts = raw.network.map(|n| n.hosts).unwrap_or_default();
         for host in &network_hosts {
             validate_host_pattern(host)?;
@@ -118,9 +163,74 @@ impl Manifest {
             sdk,
             roles,
             component,
+            native: raw.native,
             network_hosts,
         })
     }
+
+    pub fn kind(&self) -> Kind {
+        match self.native {
+            Some(_) => Kind::Native,
+            None => Kind::Wasm,
+        }
+    }
+
+    /// The file claw loads on this machine: the component, or the native
+    /// library listed for [`HOST_TARGET`].
+    pub fn artifact(&self) -> Result<&str, ManifestError> {
+        let Some(native) = &self.native else {
+            return Ok(&self.component);
+        };
+        if let Some(library) = native.get(HOST_TARGET) {
+            return Ok(library);
+        }
+        let has = native.keys().cloned().collect::<Vec<_>>().join(", ");
+        Err(ManifestError(format!(
+            "{FILE_NAME}: [native] names no library for this machine ({HOST_TARGET}); it has {has}. \
+             Build the plugin here (`claw plugins build` in its folder) and add \
+             `{HOST_TARGET} = \"{}\"` under [native]",
+            library_name(&self.id)
+        )))
+    }
+}
+
+/// The file name cargo gives a cdylib crate named `id` on this machine.
+pub fn library_name(id: &str) -> String {
+    let stem = id.replace('-', "_");
+    match std::env::consts::OS {
+        "windows" => format!("{stem}.dll"),
+        "macos" | "ios" => format!("lib{stem}.dylib"),
+        _ => format!("lib{stem}.so"),
+    }
+}
+
+fn validate_native(native: &BTreeMap<String, String>) -> Result<(), ManifestError> {
+    if native.is_empty() {
+        return Err(ManifestError(format!(
+            "{FILE_NAME}: [native] is empty; name the library for each target, e.g. {HOST_TARGET} = \"libmy_provider.so\""
+        )));
+    }
+    for (target, library) in native {
+        let triple_ok = target.split('-').count() >= 2
+            && target
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+        if !triple_ok {
+            return Err(ManifestError(format!(
+                "{FILE_NAME}: [native] key \"{target}\" is not a target triple (e.g. {HOST_TARGET})"
+            )));
+        }
+        let plain = !library.contains(['/', '\\']) && !library.starts_with('.');
+        let shared = [".so", ".dylib", ".dll"]
+            .iter()
+            .any(|ext| library.len() > ext.len() && library.ends_with(ext));
+        if !plain || !shared {
+            return Err(ManifestError(format!(
+                "{FILE_NAME}: [native] {target} = \"{library}\": give the shared library's file name, without a folder (e.g. \"libmy_provider.so\")"
+            )));
+        }
+    }
+    Ok(())
 }
 
 pub fn validate_id(id: &str) -> Result<(), ManifestError> {
@@ -275,5 +385,51 @@ hosts = ["api.example.com", "*.example.org", "127.0.0.1"]
             .contains("bad component \"../evil.wasm\""));
         assert!(err("id = [").contains("claw-plugin.toml is not valid"));
         assert!(err(&format!("colour = 1\n{GOOD}")).contains("unknown field `colour`"));
+    }
+
+    #[test]
+    fn a_native_manifest_names_a_library_per_target() {
+        let native = GOOD.replace(
+            "[network]",
+            &format!("[native]\n{HOST_TARGET} = \"libmy_provider.so\"\nmips-unknown-none = \"x.so\"\n[network]"),
+        );
+        let m = Manifest::parse(&native).unwrap();
+        assert_eq!(m.kind(), Kind::Native);
+        assert_eq!(m.artifact().unwrap(), "libmy_provider.so");
+        assert_eq!(
+            Manifest::parse(GOOD).unwrap().artifact().unwrap(),
+            "my_provider.wasm"
+        );
+
+        let elsewhere = GOOD.replace(
+            "[network]",
+            "[native]\nmips-unknown-none = \"x.so\"\n[network]",
+        );
+        let e = Manifest::parse(&elsewhere)
+            .unwrap()
+            .artifact()
+            .unwrap_err()
+            .0;
+        assert!(
+            e.contains(&format!(
+                "names no library for this machine ({HOST_TARGET}); it has mips-unknown-none"
+            )),
+            "{e}"
+        );
+        assert!(
+            err(&GOOD.replace("[network]", "[native]\nlinux = \"x.so\"\n[network]"))
+                .contains("is not a target triple")
+        );
+        assert!(
+            err(&GOOD.replace("[network]", "[native]\na-b = \"../x.so\"\n[network]"))
+                .contains("without a folder")
+        );
+        assert!(
+            err(&GOOD.replace(
+                "[network]",
+                "component = \"x.wasm\"\n[native]\na-b = \"x.so\"\n[network]"
+            ))
+            .contains("both `component` and [native]")
+        );
     }
 }

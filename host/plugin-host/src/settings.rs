@@ -63,6 +63,9 @@ pub struct PluginEntry {
     pub network: Option<Vec<String>>,
     /// Overrides `plugins.limits` for this plugin.
     pub limits: Option<LimitsEntry>,
+    /// The user trusts this native plugin to run unsandboxed (`claw plugins
+    /// trust <id>`). Components ignore it.
+    pub trusted: Option<bool>,
 }
 
 /// `plugins.limits` / `plugins.entries.<id>.limits`: unset fields keep the default.
@@ -157,6 +160,20 @@ pub fn decide(id: &str, cfg: &PluginsConfig) -> Enablement {
             reason: "enabled by default".into(),
         },
     }
+}
+
+/// Whether the user trusts plugin `id` to run as native code.
+pub fn trusted(id: &str, cfg: &PluginsConfig) -> bool {
+    cfg.entries.get(id).and_then(|e| e.trusted) == Some(true)
+}
+
+/// Why a native plugin the user has not trusted does not run, and how to trust it.
+pub fn untrusted_reason(id: &str) -> String {
+    format!(
+        "native plugin not trusted: it would run unsandboxed, inside claw, with claw's privileges \
+         (your files, your network, your saved credentials). If you trust its author and its build, \
+         run `claw plugins trust {id}` (or install it with `claw plugins install <dir> --trust`)"
+    )
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! CLAW_BENCH_QUICK=1 CLAW_BENCH_ONLY=load,call cargo bench -p claw --bench suite   # two sections, quickly
 //! ```
 //!
-//! Seven sections, each bounded in count and time (see docs/benchmarks.md for
+//! Eight sections, each bounded in count and time (see docs/benchmarks.md for
 //! what each figure means and how it is measured), one file each:
 //!
 //! 1. `load.rs`: plugin load, in-process: cold (compile) and warm (cached
@@ -26,7 +26,10 @@
 //! 5. `reload.rs`: `claw gateway restart` with 3 and 10 plugins under steady load;
 //! 6. `memory.rs`: gateway RSS idle and with 100 streams in flight;
 //! 7. `peer.rs`: the same for LiteLLM's proxy when it is installed (else a line
-//!    says why not).
+//!    says why not);
+//! 8. `native.rs`: the bundled echo plugin as a native library against the
+//!    same plugin as a component: call overhead in-process, and a request
+//!    through one gateway to each.
 //!
 //! Shared: `setup.rs` (the stand-in upstream, state dirs, starting the claw
 //! gateway and other processes, in-process plugin helpers), `http.rs` (the
@@ -39,7 +42,7 @@
 //! requests (for trying the suite out; not for published figures);
 //! `CLAW_BENCH_ONLY=<section,...>` runs only the sections listed, by number or
 //! by name (`load`, `call`, `latency`, `throughput`, `reload`, `memory`,
-//! `peer`), e.g. `2`, `3,4,6` or `load,call` (sections 3, 4 and 6 share one
+//! `peer`, `native`), e.g. `2`, `3,4,6` or `load,call` (sections 3, 4 and 6 share one
 //! gateway, started for any of them; 3b and 3c run with 3, 3d whenever
 //! `CLAW_BENCH_BASELINE` is set and the gateway runs);
 //! `CLAW_BENCH_BASELINE=<path to another claw binary>` adds before/after rows:
@@ -58,6 +61,7 @@ mod http;
 mod latency;
 mod load;
 mod memory;
+mod native;
 mod peer;
 mod procfs;
 mod reload;
@@ -75,7 +79,7 @@ use crate::report::Report;
 use crate::upstream::Upstream;
 
 /// The sections' names, for CLAW_BENCH_ONLY: section `n` is `SECTIONS[n - 1]`.
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "load",
     "call",
     "latency",
@@ -83,6 +87,7 @@ const SECTIONS: [&str; 7] = [
     "reload",
     "memory",
     "peer",
+    "native",
 ];
 
 /// Whether section `n` runs: all, or those listed in CLAW_BENCH_ONLY by number
@@ -148,6 +153,10 @@ fn main() {
     if wants(7) {
         section("7. peer: LiteLLM proxy");
         report.peer = peer::bench(&upstream, &direct);
+    }
+    if wants(8) {
+        section("8. native against WebAssembly (echo built both ways)");
+        report.native = native::bench();
     }
 
     report.total = started.elapsed();

@@ -10,6 +10,7 @@ use crate::call::CallFigures;
 use crate::latency::{Floors, Level};
 use crate::load::LoadFigures;
 use crate::memory::ClawMemory;
+use crate::native::NativeFigures;
 use crate::peer::PeerFigures;
 use crate::procfs::load_average;
 use crate::reload::ReloadFigures;
@@ -29,6 +30,7 @@ pub struct Report {
     pub claw_memory: ClawMemory,
     pub reload: ReloadFigures,
     pub peer: PeerFigures,
+    pub native: NativeFigures,
     pub total: Duration,
 }
 
@@ -111,6 +113,7 @@ impl Report {
         }
         self.reload.rows(&mut t);
         self.claw_memory.rows(peer, &mut t);
+        self.native.rows(&mut t);
         t.rows
     }
 

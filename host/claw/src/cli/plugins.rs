@@ -13,9 +13,11 @@ use super::client::GatewayClient;
 use super::scaffold;
 
 use super::context::Context;
+use claw_core::config::PluginEdit;
 use claw_core::registry::{self, PluginReport, Registry, Status};
 use claw_plugin_host::Headless;
 use claw_plugin_host::install;
+use claw_plugin_host::manifest::Kind;
 
 #[derive(Subcommand)]
 pub enum PluginsCommand {
@@ -34,6 +36,11 @@ pub enum PluginsCommand {
     Enable { id: String },
     /// Turn a plugin off (sets plugins.entries.<id>.enabled in claw.json).
     Disable { id: String },
+    /// Let a native plugin run: unsandboxed, inside claw, with claw's
+    /// privileges (sets plugins.entries.<id>.trusted in claw.json).
+    Trust { id: String },
+    /// Stop a native plugin from running (removes plugins.entries.<id>.trusted).
+    Untrust { id: String },
     /// Validate a plugin completely, then copy it into the state directory.
     Install {
         /// A plugin folder (claw-plugin.toml + .wasm), a plugin crate after
@@ -45,6 +52,10 @@ pub enum PluginsCommand {
         /// Replace an installed plugin with the same id.
         #[arg(long)]
         force: bool,
+        /// Trust a native plugin: it runs unsandboxed, with claw's privileges
+        /// (records plugins.entries.<id>.trusted in claw.json).
+        #[arg(long)]
+        trust: bool,
     },
     /// Remove an installed plugin (its settings in claw.json stay).
     Uninstall { id: String },
@@ -61,6 +72,10 @@ pub enum PluginsCommand {
         /// Where to write it (default: ./<id>); must be empty or missing.
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// A native plugin (a Rust shared library for this machine, loaded
+        /// only when trusted) instead of a WebAssembly component.
+        #[arg(long)]
+        native: bool,
     },
     /// Build the plugin in a folder (default: here) with its language's tool,
     /// leaving the component next to claw-plugin.toml.
@@ -133,12 +148,15 @@ pub async fn run(command: PluginsCommand, verbose: bool) -> anyhow::Result<ExitC
             }
             Ok(ExitCode::SUCCESS)
         }
-        PluginsCommand::Enable { id } => set_enabled(&mut ctx, &id, true, verbose).await,
-        PluginsCommand::Disable { id } => set_enabled(&mut ctx, &id, false, verbose).await,
+        PluginsCommand::Enable { id } => edit(&mut ctx, &id, PluginEdit::Enable, verbose).await,
+        PluginsCommand::Disable { id } => edit(&mut ctx, &id, PluginEdit::Disable, verbose).await,
+        PluginsCommand::Trust { id } => edit(&mut ctx, &id, PluginEdit::Trust, verbose).await,
+        PluginsCommand::Untrust { id } => edit(&mut ctx, &id, PluginEdit::Untrust, verbose).await,
         PluginsCommand::Install {
             path,
             manifest,
             force,
+            trust,
         } => {
             let source = install::resolve(&path, manifest.as_deref())
                 .with_context(|| format!("cannot install {}", path.display()))?;
@@ -159,6 +177,7 @@ pub async fn run(command: PluginsCommand, verbose: bool) -> anyhow::Result<ExitC
                     &ctx.plugins,
                     &source,
                     force,
+                    trust,
                 ),
             )
             .await
@@ -170,7 +189,13 @@ pub async fn run(command: PluginsCommand, verbose: bool) -> anyhow::Result<ExitC
             })?;
             let (dest, loaded) = (&installed.dir, &installed.loaded);
             let m = &source.manifest;
+            let native = m.kind() == Kind::Native;
+            if native && trust {
+                ctx.config.edit_plugin(&m.id, PluginEdit::Trust)?;
+                ctx.config.save()?;
+            }
             println!("Installed {} {} into {}", m.id, m.version, dest.display());
+            println!("  kind:    {}", kind_text(m.kind(), native.then_some(true)));
             println!("  sdk:     {}", loaded.sdk.label());
             println!("  roles:   {}", roles(&m.roles));
             println!(
@@ -209,14 +234,21 @@ pub async fn run(command: PluginsCommand, verbose: bool) -> anyhow::Result<ExitC
             lang,
             role,
             dir,
+            native,
         } => {
             ctx.state.create()?;
-            let dir = scaffold::new(ctx.state.root(), &id, lang, role, dir)?;
+            let dir = scaffold::new(ctx.state.root(), &id, lang, role, dir, native)?;
             let shown = dir.display();
             println!("Created plugin {id} in {shown}. Next:");
             println!("  cd {shown}");
             println!("  claw plugins build");
-            println!("  claw plugins install .");
+            if native {
+                println!(
+                    "  claw plugins install . --trust   (native: it runs unsandboxed, with claw's privileges)"
+                );
+            } else {
+                println!("  claw plugins install .");
+            }
             if role != scaffold::PluginRole::Provider {
                 println!("  claw auth login --provider {id}");
             }
@@ -312,41 +344,42 @@ fn say_via(verbose: bool, client: Option<&GatewayClient>) {
     }
 }
 
-async fn set_enabled(
+async fn edit(
     ctx: &mut Context,
     id: &str,
-    enabled: bool,
+    edit: PluginEdit,
     verbose: bool,
 ) -> anyhow::Result<ExitCode> {
-    let verb = if enabled { "Enabled" } else { "Disabled" };
+    let verb = edit.done();
     if let Some(client) = GatewayClient::discover(&ctx.state) {
         say_via(verbose, Some(&client));
-        let action = if enabled { "enable" } else { "disable" };
         let result = client
-            .ok(Method::POST, &format!("/admin/plugins/{id}/{action}"), None)
+            .ok(
+                Method::POST,
+                &format!("/admin/plugins/{id}/{}", edit.action()),
+                None,
+            )
             .await?;
         println!(
             "{verb} {id} in {}; the gateway reloaded",
             ctx.config.path().display()
         );
-        if let Some(why) = result["plugin"]["error"].as_str().filter(|_| enabled) {
-            println!("  note: {id} still will not load: {why}");
-        }
-        if enabled {
-            print_grant(&result["plugin"]);
-        }
+        after_edit(&result["plugin"], id, edit);
         return Ok(ExitCode::SUCCESS);
     }
     say_via(verbose, None);
     let registry = load(ctx).await?;
-    if registry.get(id).is_none() {
+    let Some(report) = registry.get(id) else {
         let known: Vec<&str> = registry.plugins.iter().map(|p| p.id.as_str()).collect();
         anyhow::bail!(
             "no plugin with id \"{id}\"; known plugins: {}",
             known.join(", ")
         );
+    };
+    if edit.is_trust() && report.kind == Some(Kind::Wasm) {
+        anyhow::bail!(registry::trust_not_needed(id));
     }
-    ctx.config.set_plugin_enabled(id, enabled)?;
+    ctx.config.edit_plugin(id, edit)?;
     let backup = ctx.config.save()?;
     println!("{verb} {id} in {}", ctx.config.path().display());
     if let Some(backup) = backup {
@@ -355,15 +388,30 @@ async fn set_enabled(
             backup.display()
         );
     }
-    let plugins = ctx.config.plugins()?;
-    let decision = claw_plugin_host::settings::decide(id, &plugins);
-    if enabled && !decision.enabled {
-        println!("  note: {id} still will not load: {}", decision.reason);
-    }
-    if enabled && let Some(report) = registry.get(id) {
-        print_grant(&serde_json::to_value(report)?);
+    // What the next load will say about it, with the edit applied.
+    ctx.plugins = ctx.config.plugins()?;
+    let after = load(ctx).await?;
+    if let Some(report) = after.get(id) {
+        after_edit(&serde_json::to_value(report)?, id, edit);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the user should know once an edit is made: why the plugin still does
+/// not load, what it may reach, what trusting it means.
+fn after_edit(report: &Value, id: &str, edit: PluginEdit) {
+    let wants_load = matches!(edit, PluginEdit::Enable | PluginEdit::Trust);
+    if let Some(why) = report["error"].as_str().filter(|_| wants_load) {
+        println!("  note: {id} still will not load: {why}");
+    }
+    if edit == PluginEdit::Trust {
+        println!(
+            "  it now runs as native code inside claw, unsandboxed, with claw's privileges; `claw plugins untrust {id}` takes that back"
+        );
+    }
+    if wants_load {
+        print_grant(report);
+    }
 }
 
 /// What a plugin being turned on may reach, so the user sees it at that moment.
@@ -428,8 +476,10 @@ fn joined(v: &Value) -> String {
 
 fn print_table(listing: &Value, verbose: bool) {
     let plugins = listing["plugins"].as_array().cloned().unwrap_or_default();
-    let header = ["ID", "NAME", "VERSION", "STATUS", "SOURCE", "ROLES", "SDK"];
-    let rows: Vec<[String; 7]> = plugins
+    let header = [
+        "ID", "NAME", "VERSION", "STATUS", "KIND", "SOURCE", "ROLES", "SDK",
+    ];
+    let rows: Vec<[String; 8]> = plugins
         .iter()
         .map(|p| {
             let status = if p["health"] == "degraded" {
@@ -442,6 +492,7 @@ fn print_table(listing: &Value, verbose: bool) {
                 text(p, "name"),
                 text(p, "version"),
                 status,
+                text(p, "kind"),
                 text(p, "source"),
             ]
             .map(String::from)
@@ -449,7 +500,7 @@ fn print_table(listing: &Value, verbose: bool) {
             .chain([joined(&p["roles"]), text(p, "sdk").to_string()])
             .collect::<Vec<_>>()
             .try_into()
-            .expect("seven cells")
+            .expect("eight cells")
         })
         .collect();
     super::table::print_table_with(&header, &rows, |i| {
@@ -487,6 +538,13 @@ fn print_info(p: &Value) {
         println!("  {d}");
     }
     println!("  status:    {}", text(p, "status"));
+    let kind = match p["kind"].as_str() {
+        Some("native") => Kind::Native,
+        _ => Kind::Wasm,
+    };
+    if !p["kind"].is_null() {
+        println!("  kind:      {}", kind_text(kind, p["trusted"].as_bool()));
+    }
     if let Some(reason) = p["error"].as_str() {
         println!("  reason:    {reason}");
     }
@@ -557,5 +615,16 @@ fn print_info(p: &Value) {
     }
     if let Some(d) = p["digest"].as_str() {
         println!("  digest:    {d}");
+    }
+}
+
+/// `wasm (sandboxed)`, `native (trusted: runs unsandboxed)`, `native (not trusted)`.
+fn kind_text(kind: Kind, trusted: Option<bool>) -> String {
+    match (kind, trusted) {
+        (Kind::Wasm, _) => "wasm (sandboxed)".into(),
+        (Kind::Native, Some(true)) => {
+            "native (trusted: runs unsandboxed, with claw's privileges)".into()
+        }
+        (Kind::Native, _) => "native (not trusted: does not run)".into(),
     }
 }

@@ -46,6 +46,50 @@ pub enum ConfigError {
     },
 }
 
+/// An edit of `plugins.entries.<id>` that the CLI and the admin API both make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PluginEdit {
+    Enable,
+    Disable,
+    /// Let a native plugin run unsandboxed (`trusted: true`).
+    Trust,
+    /// Take that back (removes `trusted`).
+    Untrust,
+}
+
+impl PluginEdit {
+    /// The admin API's action segment and the CLI's verb.
+    pub fn action(self) -> &'static str {
+        match self {
+            PluginEdit::Enable => "enable",
+            PluginEdit::Disable => "disable",
+            PluginEdit::Trust => "trust",
+            PluginEdit::Untrust => "untrust",
+        }
+    }
+
+    pub fn from_action(action: &str) -> Option<PluginEdit> {
+        [Self::Enable, Self::Disable, Self::Trust, Self::Untrust]
+            .into_iter()
+            .find(|e| e.action() == action)
+    }
+
+    /// What the CLI says once it is done.
+    pub fn done(self) -> &'static str {
+        match self {
+            PluginEdit::Enable => "Enabled",
+            PluginEdit::Disable => "Disabled",
+            PluginEdit::Trust => "Trusted",
+            PluginEdit::Untrust => "Untrusted",
+        }
+    }
+
+    /// Trust concerns native plugins only: a component is sandboxed anyway.
+    pub fn is_trust(self) -> bool {
+        matches!(self, PluginEdit::Trust | PluginEdit::Untrust)
+    }
+}
+
 /// The config file as loaded: its path, whether it existed, and its content.
 #[derive(Debug, Clone)]
 pub struct ConfigFile {
@@ -197,6 +241,21 @@ impl ConfigFile {
     /// Set `plugins.entries.<id>.enabled`, creating the objects on the way.
     pub fn set_plugin_enabled(&mut self, id: &str, enabled: bool) -> Result<(), ConfigError> {
         self.set(&["plugins", "entries", id, "enabled"], Value::Bool(enabled))
+    }
+
+    /// Apply one of the edits `claw plugins enable/disable/trust/untrust` make.
+    pub fn edit_plugin(&mut self, id: &str, edit: PluginEdit) -> Result<(), ConfigError> {
+        match edit {
+            PluginEdit::Enable => self.set_plugin_enabled(id, true),
+            PluginEdit::Disable => self.set_plugin_enabled(id, false),
+            PluginEdit::Trust => {
+                self.set(&["plugins", "entries", id, "trusted"], Value::Bool(true))
+            }
+            PluginEdit::Untrust => {
+                self.remove(&["plugins", "entries", id, "trusted"]);
+                Ok(())
+            }
+        }
     }
 
     /// The object at `path`, created if missing; an error if something else is there.

@@ -19,18 +19,22 @@ pub(crate) enum Level {
 }
 
 /// A plugin's log line into the host log, with the plugin id, within the call's budget.
-pub(crate) fn log(state: &mut HostState, level: Level, mut message: String) {
-    match state.log_budget {
+pub(crate) fn log(state: &mut HostState, level: Level, message: String) {
+    log_line(&state.plugin, &mut state.log_budget, level, message)
+}
+
+/// [`log`] for any plugin kind: `budget` is the lines its call may still write.
+pub(crate) fn log_line(plugin: &str, budget: &mut u32, level: Level, mut message: String) {
+    match *budget {
         0 => return,
         1 => {
-            state.log_budget = 0;
-            tracing::warn!(target: "claw::plugin", plugin = &*state.plugin, "too many log lines in one request (plugins.limits.logLinesPerCall); dropping the rest");
+            *budget = 0;
+            tracing::warn!(target: "claw::plugin", plugin, "too many log lines in one request (plugins.limits.logLinesPerCall); dropping the rest");
             return;
         }
-        _ => state.log_budget -= 1,
+        _ => *budget -= 1,
     }
     cut(&mut message, MAX_LOG_LINE);
-    let plugin = &*state.plugin;
     match level {
         Level::Trace => tracing::trace!(target: "claw::plugin", plugin, "{message}"),
         Level::Debug => tracing::debug!(target: "claw::plugin", plugin, "{message}"),
@@ -56,16 +60,25 @@ fn cut(text: &mut String, max: usize) {
 /// while it lasts, `None` (and one warning) once it is spent.
 pub(crate) fn prompt<const N: usize>(
     state: &mut HostState,
+    texts: [String; N],
+) -> Option<[String; N]> {
+    prompt_texts(&state.plugin, &mut state.prompt_budget, texts)
+}
+
+/// [`prompt`] for any plugin kind: `budget` is the prompts its call may still show.
+pub(crate) fn prompt_texts<const N: usize>(
+    plugin: &str,
+    budget: &mut u32,
     mut texts: [String; N],
 ) -> Option<[String; N]> {
-    match state.prompt_budget {
+    match *budget {
         0 => return None,
         1 => {
-            state.prompt_budget = 0;
-            tracing::warn!(target: "claw::plugin", plugin = &*state.plugin, "too many prompts in one call (more than {PROMPTS_PER_CALL}); dropping the rest");
+            *budget = 0;
+            tracing::warn!(target: "claw::plugin", plugin, "too many prompts in one call (more than {PROMPTS_PER_CALL}); dropping the rest");
             return None;
         }
-        _ => state.prompt_budget -= 1,
+        _ => *budget -= 1,
     }
     for text in &mut texts {
         cut(text, MAX_PROMPT_TEXT);

@@ -21,6 +21,17 @@ use claw_types::{
 
 use crate::state::HostState;
 
+/// The JSON the native ABI carries, for the one version that has it (0.2:
+/// native plugins arrived with it).
+pub(crate) mod native_json {
+    pub(crate) use super::v0_2::native_json::*;
+
+    /// Whether a native library built against `version` speaks this JSON.
+    pub(crate) fn supports(version: &semver::Version) -> bool {
+        super::compat::same_track(version, &super::v0_2::VERSION)
+    }
+}
+
 /// The package plugins are built against.
 pub const PACKAGE: &str = "claw:plugin";
 

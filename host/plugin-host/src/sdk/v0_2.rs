@@ -18,6 +18,8 @@ wasmtime::component::bindgen!({
     world: "portal-plugin",
     imports: { default: async },
     exports: { default: async },
+    // The native ABI carries these types as their serde JSON (docs/native-abi.md).
+    additional_derives: [serde::Serialize, serde::Deserialize],
 });
 
 use self::claw::plugin::types as wit;
@@ -274,6 +276,89 @@ impl From<wit::ChatEvent> for domain::ChatEvent {
                 reason: d.reason.into(),
                 raw: d.raw,
             }),
+        }
+    }
+}
+
+/// The native ABI's JSON for 0.2: this module's bindings, serialized with serde
+/// (the SDK derives the same from the same WIT), converted as for components.
+pub(crate) mod native_json {
+    use super::{domain, wit};
+
+    pub(crate) fn chat_request(r: &domain::ChatRequest) -> Vec<u8> {
+        // 0.2 carries every request, so the conversion cannot fail.
+        let request = super::to_wit_request("", r).expect("0.2 carries every request");
+        serde_json::to_vec(&request).expect("requests serialize")
+    }
+
+    pub(crate) fn refresh_request(method: &str, credential: &domain::Credential) -> Vec<u8> {
+        let credential = wit::Credential::from(credential.clone());
+        let request = serde_json::json!({"method": method, "credential": credential});
+        serde_json::to_vec(&request).expect("credentials serialize")
+    }
+
+    pub(crate) fn provider_info(json: &[u8]) -> serde_json::Result<domain::ProviderInfo> {
+        serde_json::from_slice::<wit::ProviderInfo>(json).map(Into::into)
+    }
+
+    pub(crate) fn auth_info(json: &[u8]) -> serde_json::Result<domain::AuthInfo> {
+        serde_json::from_slice::<wit::AuthInfo>(json).map(Into::into)
+    }
+
+    pub(crate) fn login_result(json: &[u8]) -> serde_json::Result<domain::LoginResult> {
+        serde_json::from_slice::<wit::LoginResult>(json).map(Into::into)
+    }
+
+    pub(crate) fn credential(json: &[u8]) -> serde_json::Result<domain::Credential> {
+        serde_json::from_slice::<wit::Credential>(json).map(Into::into)
+    }
+
+    pub(crate) fn plugin_error(json: &[u8]) -> serde_json::Result<domain::PluginError> {
+        serde_json::from_slice::<wit::PluginError>(json).map(Into::into)
+    }
+
+    /// `null` at the end, else a batch of events.
+    pub(crate) fn events(json: &[u8]) -> serde_json::Result<Option<Vec<domain::ChatEvent>>> {
+        let batch: Option<Vec<wit::ChatEvent>> = serde_json::from_slice(json)?;
+        Ok(batch.map(|b| b.into_iter().map(Into::into).collect()))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// The shapes the SDK's serde derive produces for the same WIT types.
+        #[test]
+        fn the_json_is_serde_s_default_shape_of_the_wit_types() {
+            let batch = events(br#"[{"Started":"m1"},{"Text":"hi"},{"ToolCallStart":{"index":0,"id":"c","name":"f"}},{"Done":{"reason":"EndTurn","raw":"end_turn"}}]"#).unwrap().unwrap();
+            assert_eq!(batch[1], domain::ChatEvent::Text("hi".into()));
+            assert_eq!(batch.len(), 4);
+            assert_eq!(events(b"null").unwrap(), None);
+            let e = plugin_error(br#"{"reason":"RateLimit","message":"slow down","status":429,"retry_after_ms":1000}"#).unwrap();
+            assert_eq!(e.reason, domain::Reason::RateLimit);
+            assert_eq!(e.status, Some(429));
+            let request: serde_json::Value =
+                serde_json::from_slice(&chat_request(&domain::ChatRequest {
+                    endpoint: domain::Endpoint {
+                        provider: "p".into(),
+                        api: "a".into(),
+                        base_url: String::new(),
+                        headers: vec![],
+                        auth_header: false,
+                    },
+                    credential: domain::RequestCredential::ApiKey("k".into()),
+                    model: "m".into(),
+                    prompt: domain::Prompt::of(vec![domain::Message::text(
+                        domain::Role::User,
+                        "hello",
+                    )]),
+                }))
+                .unwrap();
+            assert_eq!(request["credential"], serde_json::json!({"ApiKey": "k"}));
+            assert_eq!(
+                request["messages"][0],
+                serde_json::json!({"role": "User", "content": [{"Text": {"text": "hello", "cache": null}}]})
+            );
         }
     }
 }

@@ -92,7 +92,14 @@ pub fn new(
     lang: Lang,
     role: PluginRole,
     dir: Option<PathBuf>,
+    native: bool,
 ) -> anyhow::Result<PathBuf> {
+    if native && lang != Lang::Rust {
+        bail!(
+            "--native makes a Rust plugin (a shared library built with cargo); {} plugins are WebAssembly components. Drop --native, or use --lang rust",
+            lang.dir()
+        );
+    }
     if manifest::validate_id(id).is_err() {
         bail!(
             "bad plugin id \"{id}\": use 1-64 lowercase letters, digits and '-', starting with a letter (e.g. \"my-provider\")"
@@ -141,6 +148,8 @@ pub fn new(
         ("wasi", wit::wasi_version().to_string()),
         ("componentize_py", COMPONENTIZE_PY.to_string()),
         ("componentize_js", COMPONENTIZE_JS.to_string()),
+        ("target", manifest::HOST_TARGET.to_string()),
+        ("library", manifest::library_name(id)),
     ];
     if lang == Lang::Rust {
         let sdk_dir = sdk::write(state_root)?;
@@ -150,6 +159,7 @@ pub fn new(
         values,
         provider: role.provides(),
         auth: role.authenticates(),
+        native,
     };
 
     let prefix = format!("{}/", lang.dir());

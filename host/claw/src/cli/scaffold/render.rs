@@ -1,14 +1,17 @@
 //! The template language of `templates/<lang>/`: `{{name}}` placeholders, and
-//! `{{#provider}}` / `{{#auth}}` blocks (marker lines on their own, closed by
-//! `{{/provider}}` / `{{/auth}}`, nestable) kept only when the plugin has that
-//! role, `{{^provider}}` / `{{^auth}}` only when it has not. Nothing else, so
-//! templates stay readable as the language they are written in.
+//! `{{#provider}}` / `{{#auth}}` / `{{#native}}` blocks (marker lines on their
+//! own, closed by `{{/provider}}` and the like, nestable) kept only when the
+//! plugin has that role (or is native), `{{^provider}}` and the like only when
+//! it has not. Nothing else, so templates stay readable as the language they
+//! are written in.
 
 /// What a template is rendered with.
 pub struct Vars {
     pub values: Vec<(&'static str, String)>,
     pub provider: bool,
     pub auth: bool,
+    /// A native library rather than a component.
+    pub native: bool,
 }
 
 /// Render one template file.
@@ -21,6 +24,7 @@ pub fn render(text: &str, vars: &Vars) -> String {
         let role = |name: &str| match name {
             "provider}}" => Some(vars.provider),
             "auth}}" => Some(vars.auth),
+            "native}}" => Some(vars.native),
             _ => None,
         };
         if let Some(has) = marker.strip_prefix("{{#").and_then(role) {
@@ -54,6 +58,7 @@ mod tests {
             values: vec![("id", "demo".into()), ("snake", "de_mo".into())],
             provider,
             auth,
+            native: false,
         }
     }
 

@@ -38,7 +38,19 @@ pub fn build(dir: &Path, state_root: &Path) -> anyhow::Result<PathBuf> {
         // Put back claw's and WASI's WIT where they are missing.
         super::write_wit_deps(dir, false)?;
     }
-    let output = dir.join(&manifest.component);
+    let native = manifest.kind() == manifest::Kind::Native;
+    if native && lang != Lang::Rust {
+        bail!(
+            "{} names a native library ([native]), which claw builds from Rust crates only; {} plugins are components: replace [native] with component = \"{}\"",
+            manifest_path.display(),
+            lang.dir(),
+            manifest.component
+        );
+    }
+    let artifact = manifest
+        .artifact()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", manifest_path.display()))?;
+    let output = dir.join(artifact);
     let started = Instant::now();
     eprintln!(
         "Building {} ({}) in {}...",
@@ -50,7 +62,7 @@ pub fn build(dir: &Path, state_root: &Path) -> anyhow::Result<PathBuf> {
         Lang::Rust => {
             // Restore (or update, after a claw upgrade) the SDK copy it points at.
             super::sdk::write(state_root)?;
-            build_rust(dir, &output)?
+            build_rust(dir, &output, native)?
         }
         Lang::Python => {
             let tool = find_tool(dir, ".venv/bin/componentize-py", "componentize-py").ok_or_else(|| {
@@ -134,22 +146,40 @@ fn run(command: &mut Command, tool: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `cargo build --release --target wasm32-wasip2`, wherever cargo puts its
-/// output (`CARGO_TARGET_DIR`, a workspace's target/): cargo says where.
-fn build_rust(dir: &Path, output: &Path) -> anyhow::Result<()> {
+/// `cargo build --release --target wasm32-wasip2` (or, native, for this
+/// machine), wherever cargo puts its output (`CARGO_TARGET_DIR`, a workspace's
+/// target/): cargo says where.
+fn build_rust(dir: &Path, output: &Path, native: bool) -> anyhow::Result<()> {
     if on_path("cargo").is_none() {
         bail!(
-            "cargo is not installed: Rust plugins build with it. Install Rust from https://rustup.rs, then `rustup target add {WASM_TARGET}`"
+            "cargo is not installed: Rust plugins build with it. Install Rust from https://rustup.rs{}",
+            if native {
+                String::new()
+            } else {
+                format!(", then `rustup target add {WASM_TARGET}`")
+            }
         );
     }
-    if !has_wasm_target(dir) {
+    if !native && !has_wasm_target(dir) {
         bail!(
             "the Rust target {WASM_TARGET} is not installed: plugins are built for it. Run `rustup target add {WASM_TARGET}`, then `claw plugins build` again"
         );
     }
+    let target: &[&str] = if native {
+        // This machine's triple, which the manifest's [native] names.
+        &["--target", manifest::HOST_TARGET]
+    } else {
+        &["--target", WASM_TARGET]
+    };
+    let extension = if native {
+        std::env::consts::DLL_EXTENSION
+    } else {
+        "wasm"
+    };
     let child = Command::new("cargo")
         .current_dir(dir)
-        .args(["build", "--release", "--target", WASM_TARGET])
+        .args(["build", "--release"])
+        .args(target)
         .args(["--message-format", "json-render-diagnostics"])
         .stdout(Stdio::piped())
         .spawn()
@@ -173,10 +203,12 @@ fn build_rust(dir: &Path, output: &Path) -> anyhow::Result<()> {
                 .filter_map(|f| f.as_str().map(PathBuf::from))
                 .collect::<Vec<_>>()
         })
-        .rfind(|f| f.extension().is_some_and(|x| x == "wasm"))
-        .with_context(
-            || "cargo built no .wasm: is `crate-type = [\"cdylib\"]` in Cargo.toml's [lib]?",
-        )?;
+        .rfind(|f| f.extension().is_some_and(|x| x == extension))
+        .with_context(|| {
+            format!(
+                "cargo built no .{extension}: is `crate-type = [\"cdylib\"]` in Cargo.toml's [lib]?"
+            )
+        })?;
     std::fs::copy(&built, output)
         .with_context(|| format!("copying {} to {}", built.display(), output.display()))?;
     Ok(())

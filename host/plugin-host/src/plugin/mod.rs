@@ -1,7 +1,11 @@
 //! A loaded plugin as the rest of claw sees it: a handle whose calls take and
-//! return the host's own types. Each call runs on a fresh instance with a
-//! deadline and a memory cap; a failed call is classified (`CallError`), counted
-//! toward `degraded`, and never affects the next call.
+//! return the host's own types, whatever the plugin is built as. A component's
+//! call runs on a fresh instance with a deadline and a memory cap (`wasm.rs`); a
+//! native library's on a thread of its own with a deadline (`crate::native`).
+//! A failed call is classified (`CallError`), counted toward `degraded`, and
+//! never affects the next call.
+
+mod wasm;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -14,13 +18,16 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::Store;
 use wasmtime::component::InstancePre;
 
-use crate::engine::{EPOCH_TICK, Runtime};
-use crate::grant::{Denials, GrantHooks, NetworkGrant};
-use crate::limits::{Limiter, PluginLimits};
+use crate::engine::Runtime;
+use crate::grant::NetworkGrant;
+use crate::limits::PluginLimits;
+use crate::manifest::Kind;
+use crate::native::{self, Native};
 use crate::outbound::Outbound;
 use crate::prompts::Prompter;
 use crate::sdk::{self, Exports};
 use crate::state::HostState;
+pub(crate) use wasm::Wasm;
 
 /// A call into a plugin that did not return normally.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +68,16 @@ pub enum CallError {
         what: &'static str,
         detail: String,
     },
+    /// Native calls past their deadline are still running, as many as the
+    /// plugin may have: it gets no new call until one of them returns.
+    #[error(
+        "plugin \"{plugin}\" has {count} calls still running past their deadline (native code cannot be stopped); {what} was not started, try again once they finish"
+    )]
+    Stuck {
+        plugin: String,
+        what: &'static str,
+        count: usize,
+    },
     /// The plugin returned a classified error of its own.
     #[error("plugin \"{plugin}\": {}", error.message)]
     Plugin { plugin: String, error: PluginError },
@@ -79,7 +96,7 @@ impl CallError {
     pub fn reason(&self) -> Reason {
         match self {
             CallError::Plugin { error, .. } => error.reason,
-            CallError::Timeout { .. } => Reason::PluginTimeout,
+            CallError::Timeout { .. } | CallError::Stuck { .. } => Reason::PluginTimeout,
             CallError::Memory { .. } => Reason::PluginMemory,
             CallError::Trap { .. } => Reason::PluginTrap,
             CallError::Output { .. } => Reason::PluginOutput,
@@ -128,12 +145,18 @@ pub struct PluginSettings {
     pub limits: PluginLimits,
 }
 
-/// A linked plugin, ready to be instantiated for each call.
+/// What a plugin is built as, and what its calls go through.
+#[derive(Clone)]
+enum Backend {
+    Wasm(Wasm),
+    Native(Arc<Native>),
+}
+
+/// A loaded plugin, ready to be called.
 pub struct Plugin {
     id: Arc<str>,
     runtime: Arc<Runtime>,
-    pre: InstancePre<HostState>,
-    exports: Arc<Exports>,
+    backend: Backend,
     settings: PluginSettings,
     health: Mutex<Health>,
     /// One permit per call in flight (a chat stream holds its own until it ends).
@@ -150,13 +173,34 @@ impl Plugin {
         exports: Exports,
         settings: PluginSettings,
     ) -> Plugin {
+        let wasm = Wasm {
+            pre,
+            exports: Arc::new(exports),
+        };
+        Self::with_backend(runtime, id, Backend::Wasm(wasm), settings)
+    }
+
+    pub(crate) fn new_native(
+        runtime: Arc<Runtime>,
+        id: &str,
+        native: Native,
+        settings: PluginSettings,
+    ) -> Plugin {
+        Self::with_backend(runtime, id, Backend::Native(Arc::new(native)), settings)
+    }
+
+    fn with_backend(
+        runtime: Arc<Runtime>,
+        id: &str,
+        backend: Backend,
+        settings: PluginSettings,
+    ) -> Plugin {
         let slots = Arc::new(Semaphore::new(settings.limits.max_concurrent as usize));
         let outbound = Outbound::new(&runtime.tls, id.into(), settings.grant.clone());
         Plugin {
             id: id.into(),
             runtime,
-            pre,
-            exports: Arc::new(exports),
+            backend,
             settings,
             health: Default::default(),
             slots,
@@ -173,8 +217,7 @@ impl Plugin {
         Plugin {
             id: self.id.clone(),
             runtime: self.runtime.clone(),
-            pre: self.pre.clone(),
-            exports: self.exports.clone(),
+            backend: self.backend.clone(),
             settings,
             health: Default::default(),
             slots: self.slots.clone(),
@@ -186,64 +229,30 @@ impl Plugin {
         &self.id
     }
 
+    pub fn kind(&self) -> Kind {
+        match self.backend {
+            Backend::Wasm(_) => Kind::Wasm,
+            Backend::Native(_) => Kind::Native,
+        }
+    }
+
     /// The hosts this plugin may reach.
     pub fn grant(&self) -> &NetworkGrant {
         &self.settings.grant
     }
 
     pub fn is_provider(&self) -> bool {
-        self.exports.is_provider()
+        match &self.backend {
+            Backend::Wasm(w) => w.exports.is_provider(),
+            Backend::Native(n) => n.is_provider(),
+        }
     }
 
     pub fn is_auth(&self) -> bool {
-        self.exports.is_auth()
-    }
-
-    fn store(&self) -> Store<HostState> {
-        let hooks = GrantHooks {
-            plugin: self.id.clone(),
-            grant: self.settings.grant.clone(),
-            outbound: self.outbound.clone(),
-            denials: Denials::default(),
-        };
-        let state = HostState::new(
-            self.id.clone(),
-            self.settings.config_json.clone(),
-            self.settings.prompter.clone(),
-            Limiter::new(self.memory_cap()),
-            self.settings.limits.log_lines_per_call,
-            hooks,
-        );
-        let mut store = Store::new(&self.runtime.engine, state);
-        store.limiter(|s| &mut s.limiter);
-        store.epoch_deadline_trap();
-        store
-    }
-
-    /// Run `f` with the call deadline armed, classifying how it failed.
-    async fn with_deadline<R>(
-        &self,
-        store: &mut Store<HostState>,
-        what: &'static str,
-        limit: Duration,
-        f: impl AsyncFnOnce(&mut Store<HostState>) -> wasmtime::Result<R>,
-    ) -> Result<R, CallError> {
-        let ticks = (limit.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
-        let result = match tokio::time::timeout(limit, f(store)).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(self.classify(store, e, what, limit)),
-            Err(_) => Err(CallError::Timeout {
-                plugin: self.id.to_string(),
-                what,
-                limit,
-            }),
-        };
-        match &result {
-            Ok(_) => self.health().consecutive_faults = 0,
-            Err(e) => self.note_fault(e),
+        match &self.backend {
+            Backend::Wasm(w) => w.exports.is_auth(),
+            Backend::Native(n) => n.is_auth(),
         }
-        result
     }
 
     /// One of the plugin's concurrency slots, waiting briefly for one.
@@ -266,44 +275,6 @@ impl Plugin {
         }
     }
 
-    /// Instantiate afresh and run one export, with the deadline; a classified
-    /// error the plugin returned itself becomes `CallError::Plugin`.
-    async fn call<R>(
-        &self,
-        what: &'static str,
-        limit: Duration,
-        f: impl AsyncFnOnce(
-            &Exports,
-            &mut Store<HostState>,
-            &wasmtime::component::Instance,
-        ) -> wasmtime::Result<Result<R, PluginError>>,
-    ) -> Result<(R, Store<HostState>, OwnedSemaphorePermit), CallError> {
-        let permit = self.slot(what).await?;
-        let mut store = self.store();
-        let result = self
-            .with_deadline(&mut store, what, limit, async |store| {
-                let instance = self.pre.instantiate_async(&mut *store).await?;
-                f(&self.exports, store, &instance).await
-            })
-            .await?;
-        match result {
-            Ok(value) => Ok((value, store, permit)),
-            Err(error) => Err(self.plugin_error(&store, error)),
-        }
-    }
-
-    /// A plugin's own error; when the host refused one of its requests during
-    /// the call, what was refused and why is added (the plugin only saw "denied").
-    fn plugin_error(&self, store: &Store<HostState>, mut error: PluginError) -> CallError {
-        if let Some(denied) = store.data().denials() {
-            error.message = format!("{} ({denied})", error.message);
-        }
-        CallError::Plugin {
-            plugin: self.id.to_string(),
-            error,
-        }
-    }
-
     fn health(&self) -> MutexGuard<'_, Health> {
         self.health.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -319,8 +290,25 @@ impl Plugin {
         health.last_fault = Some(e.to_string());
     }
 
-    /// Why the plugin is degraded: it failed its last calls itself.
+    /// Count a call's outcome toward `degraded`: a fault adds one, a good call clears it.
+    fn record<T>(&self, result: &Result<T, CallError>) {
+        match result {
+            Ok(_) => self.health().consecutive_faults = 0,
+            Err(e) => self.note_fault(e),
+        }
+    }
+
+    /// Why the plugin is degraded: it failed its last calls itself, or (native)
+    /// it has as many calls stuck past their deadline as it may.
     pub fn degraded(&self) -> Option<String> {
+        if let Backend::Native(n) = &self.backend
+            && n.stuck() >= native::MAX_STUCK
+        {
+            return Some(format!(
+                "degraded: {} calls are still running past their deadline (native code cannot be stopped); new calls wait until one returns",
+                n.stuck()
+            ));
+        }
         let health = self.health();
         (health.consecutive_faults >= DEGRADED_AFTER).then(|| {
             format!(
@@ -331,96 +319,66 @@ impl Plugin {
         })
     }
 
-    fn memory_cap(&self) -> usize {
-        self.settings
-            .limits
-            .memory_bytes
-            .min(self.runtime.limits().memory_ceiling_bytes)
+    /// What a native call may use: the plugin's settings and client, on this runtime.
+    fn session(&self) -> native::host::Session {
+        native::host::Session::new(
+            self.id.clone(),
+            self.settings.config_json.clone(),
+            self.settings.prompter.clone(),
+            self.settings.grant.clone(),
+            self.outbound.clone(),
+            self.settings.limits.log_lines_per_call,
+            tokio::runtime::Handle::current(),
+        )
     }
 
-    fn classify(
+    /// A native call in one of the plugin's slots, its outcome counted.
+    async fn native<T>(
         &self,
-        store: &Store<HostState>,
-        e: wasmtime::Error,
         what: &'static str,
-        limit: Duration,
-    ) -> CallError {
-        let plugin = self.id.to_string();
-        match e.downcast_ref::<wasmtime::Trap>() {
-            Some(wasmtime::Trap::Interrupt) => {
-                return CallError::Timeout {
-                    plugin,
-                    what,
-                    limit,
-                };
-            }
-            Some(wasmtime::Trap::StackOverflow) => {
-                return CallError::Trap {
-                    plugin,
-                    what,
-                    detail: "ran out of stack (infinite recursion?)".into(),
-                };
-            }
-            _ => {}
-        }
-        // The shared instance pool is full: the host is overloaded, the plugin
-        // did nothing wrong.
-        if e.chain()
-            .any(|c| c.is::<wasmtime::PoolConcurrencyLimitError>())
-        {
-            return CallError::Overloaded {
-                plugin,
-                what,
-                detail: format!(
-                    "the host's pool of {} plugin instances is full",
-                    self.runtime.limits().max_instances
-                ),
-            };
-        }
-        if store.data().limiter.memory_refused {
-            return CallError::Memory {
-                plugin,
-                what,
-                limit: self.memory_cap(),
-            };
-        }
-        CallError::Trap {
-            plugin,
-            what,
-            detail: first_line(&format!("{e:#}")),
-        }
+        call: impl AsyncFnOnce(native::host::Session) -> Result<T, CallError>,
+    ) -> Result<T, CallError> {
+        let _permit = self.slot(what).await?;
+        let result = call(self.session()).await;
+        self.record(&result);
+        result
     }
 
     pub async fn describe_provider(&self) -> Result<ProviderInfo, CallError> {
         let limit = self.runtime.limits().describe_timeout;
-        let (info, ..) = self
-            .call("describe", limit, async |exports, store, instance| {
-                Ok(Ok(exports.describe(store, instance).await?))
-            })
-            .await?;
-        Ok(info)
+        match &self.backend {
+            Backend::Wasm(w) => self.wasm_describe(w).await,
+            Backend::Native(n) => {
+                self.native("describe", async |s| n.describe(&self.id, s, limit).await)
+                    .await
+            }
+        }
     }
 
     pub async fn describe_auth(&self) -> Result<AuthInfo, CallError> {
         let limit = self.runtime.limits().describe_timeout;
-        let (info, ..) = self
-            .call("describe-auth", limit, async |exports, store, instance| {
-                Ok(Ok(exports.describe_auth(store, instance).await?))
-            })
-            .await?;
-        Ok(info)
+        match &self.backend {
+            Backend::Wasm(w) => self.wasm_describe_auth(w).await,
+            Backend::Native(n) => {
+                self.native("describe-auth", async |s| {
+                    n.describe_auth(&self.id, s, limit).await
+                })
+                .await
+            }
+        }
     }
 
     /// Run a login method. It may wait for the user (device codes), so it gets
     /// the longer login deadline.
     pub async fn login(&self, method: &str) -> Result<LoginResult, CallError> {
         let limit = self.runtime.limits().login_timeout;
-        let (result, ..) = self
-            .call("login", limit, async |exports, store, instance| {
-                exports.login(store, instance, method).await
-            })
-            .await?;
-        Ok(result)
+        match &self.backend {
+            Backend::Wasm(w) => self.wasm_login(w, method).await,
+            Backend::Native(n) => {
+                self.native("login", async |s| n.login(&self.id, s, limit, method).await)
+                    .await
+            }
+        }
     }
 
     /// Exchange a credential's refresh token for a new credential.
@@ -430,38 +388,36 @@ impl Plugin {
         credential: &Credential,
     ) -> Result<Credential, CallError> {
         let limit = self.settings.limits.call_timeout;
-        let (fresh, ..) = self
-            .call("refresh", limit, async |exports, store, instance| {
-                exports.refresh(store, instance, method, credential).await
-            })
-            .await?;
-        Ok(fresh)
+        match &self.backend {
+            Backend::Wasm(w) => self.wasm_refresh(w, method, credential).await,
+            Backend::Native(n) => {
+                self.native("refresh", async |s| {
+                    n.refresh(&self.id, s, limit, method, credential).await
+                })
+                .await
+            }
+        }
     }
 
-    /// Start a chat on a fresh instance; the stream owns that instance.
+    /// Start a chat; the stream owns its instance (or native thread).
     pub async fn chat(&self, request: &ChatRequest) -> Result<ChatStream<'_>, CallError> {
-        let limit = self.settings.limits.call_timeout;
-        let (stream, store, permit) = self
-            .call("chat", limit, async |exports, store, instance| {
-                exports.chat(store, instance, request).await
-            })
-            .await?;
-        Ok(ChatStream {
-            plugin: self,
-            store,
-            stream,
-            done: false,
-            output_bytes: 0,
-            _permit: permit,
-        })
+        match &self.backend {
+            Backend::Wasm(w) => self.wasm_chat(w, request).await,
+            Backend::Native(n) => {
+                let limit = self.settings.limits.call_timeout;
+                let permit = self.slot("chat").await?;
+                let result = n.chat(&self.id, self.session(), limit, request).await;
+                self.record(&result);
+                Ok(ChatStream::new(self, Inner::Native(result?), permit))
+            }
+        }
     }
 }
 
-/// A reply in progress on its own instance; dropping it drops the instance.
+/// A reply in progress; dropping it drops its instance (or ends its thread).
 pub struct ChatStream<'p> {
     plugin: &'p Plugin,
-    store: Store<HostState>,
-    stream: sdk::Stream,
+    inner: Inner,
     done: bool,
     /// Reply text returned so far, against `max_output_bytes`.
     output_bytes: usize,
@@ -469,31 +425,58 @@ pub struct ChatStream<'p> {
     _permit: OwnedSemaphorePermit,
 }
 
-impl ChatStream<'_> {
+enum Inner {
+    Wasm {
+        store: Store<HostState>,
+        stream: sdk::Stream,
+    },
+    Native(native::Stream),
+}
+
+impl<'p> ChatStream<'p> {
+    fn new(plugin: &'p Plugin, inner: Inner, permit: OwnedSemaphorePermit) -> Self {
+        ChatStream {
+            plugin,
+            inner,
+            done: false,
+            output_bytes: 0,
+            _permit: permit,
+        }
+    }
+
     /// The next events; `None` once the plugin ends the stream.
     pub async fn next(&mut self) -> Result<Option<Vec<ChatEvent>>, CallError> {
         if self.done {
             return Ok(None);
         }
         let plugin = self.plugin;
-        let stream = &self.stream;
-        let result = plugin
-            .with_deadline(
-                &mut self.store,
-                "next",
-                plugin.settings.limits.call_timeout,
-                async |store| stream.next(store).await,
-            )
-            .await;
+        let limit = plugin.settings.limits.call_timeout;
+        let result = match &mut self.inner {
+            Inner::Wasm { store, stream } => {
+                let stream = &*stream;
+                match plugin
+                    .with_deadline(store, "next", limit, async |store| stream.next(store).await)
+                    .await
+                {
+                    Ok(Ok(events)) => Ok(events),
+                    Ok(Err(error)) => Err(plugin.plugin_error(store, error)),
+                    Err(e) => Err(e),
+                }
+            }
+            Inner::Native(stream) => {
+                let Backend::Native(n) = &plugin.backend else {
+                    unreachable!("a native stream comes from a native plugin")
+                };
+                let result = n.next(&plugin.id, stream, limit).await;
+                plugin.record(&result);
+                result
+            }
+        };
         let events = match result {
-            Ok(Ok(Some(events))) => events,
-            Ok(Ok(None)) => {
+            Ok(Some(events)) => events,
+            Ok(None) => {
                 self.done = true;
                 return Ok(None);
-            }
-            Ok(Err(error)) => {
-                self.done = true;
-                return Err(plugin.plugin_error(&self.store, error));
             }
             Err(e) => {
                 self.done = true;
