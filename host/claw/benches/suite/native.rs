@@ -31,11 +31,22 @@ pub struct NativeFigures {
 
 /// Echo built for this machine (once per target dir); the library's path.
 fn build_native_echo() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .unwrap();
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-native");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
-        .args(["build", "--release", "-p", "echo", "--target", HOST_TARGET, "--manifest-path"])
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "echo",
+            "--target",
+            HOST_TARGET,
+            "--manifest-path",
+        ])
         .arg(root.join("plugins/Cargo.toml"))
         .arg("--target-dir")
         .arg(&target)
@@ -43,7 +54,10 @@ fn build_native_echo() -> PathBuf {
         .status()
         .expect("run cargo");
     assert!(status.success(), "building echo for {HOST_TARGET} failed");
-    target.join(HOST_TARGET).join("release").join(library_name("echo"))
+    target
+        .join(HOST_TARGET)
+        .join("release")
+        .join(library_name("echo"))
 }
 
 fn native_manifest(id: &str) -> String {
@@ -61,15 +75,32 @@ pub fn bench() -> NativeFigures {
     let runtime = Runtime::new(Limits::default(), Some(cache.path().to_path_buf())).unwrap();
     let echo = bundled("echo");
     let wasm = rt
-        .block_on(loader::load(&runtime, &Manifest::parse(echo.manifest).unwrap(), echo.wasm, settings()))
+        .block_on(loader::load(
+            &runtime,
+            &Manifest::parse(echo.manifest).unwrap(),
+            echo.wasm,
+            settings(),
+        ))
         .unwrap()
         .plugin;
     let native = rt
-        .block_on(loader::load(&runtime, &Manifest::parse(&native_manifest("echo")).unwrap(), &bytes, settings()))
+        .block_on(loader::load(
+            &runtime,
+            &Manifest::parse(&native_manifest("echo")).unwrap(),
+            &bytes,
+            settings(),
+        ))
         .unwrap()
         .plugin;
 
-    let request = chat_request("echo", "echo", String::new(), "echo-1", "hello big world", None);
+    let request = chat_request(
+        "echo",
+        "echo",
+        String::new(),
+        "echo-1",
+        "hello big world",
+        None,
+    );
     let per_call = |plugin: &claw_plugin_host::Plugin, n: usize, chat: bool| {
         rt.block_on(async {
             let t = Instant::now();
@@ -146,7 +177,10 @@ fn through_gateway(library: &Path) -> ((f64, f64), (f64, f64)) {
     let at = |v: &[f64], q| pct(v, q);
     eprintln!(
         "  through the gateway (c1, {n} each): wasm p50 {:.0} µs p99 {:.0} µs; native p50 {:.0} µs p99 {:.0} µs",
-        at(&w, 0.5), at(&w, 0.99), at(&nv, 0.5), at(&nv, 0.99)
+        at(&w, 0.5),
+        at(&w, 0.99),
+        at(&nv, 0.5),
+        at(&nv, 0.99)
     );
     ((at(&w, 0.5), at(&nv, 0.5)), (at(&w, 0.99), at(&nv, 0.99)))
 }
@@ -157,11 +191,38 @@ impl NativeFigures {
             return;
         }
         let pair = |(w, n): (f64, f64), unit: &str, digits: usize| {
-            format!("wasm {w:.digits$} {unit}, native {n:.digits$} {unit} ({:.2}×)", n / w)
+            format!(
+                "wasm {w:.digits$} {unit}, native {n:.digits$} {unit} ({:.2}×)",
+                n / w
+            )
         };
-        t.row("native vs wasm: trivial call (echo describe)", "—", pair(self.describe_us, "µs", 2), None, na());
-        t.row("native vs wasm: whole echo chat, in-process", "—", pair(self.chat_us, "µs", 1), None, na());
-        t.row("native vs wasm: gateway request to echo, c1 p50", "—", pair(self.gateway_p50, "µs", 0), None, na());
-        t.row("native vs wasm: gateway request to echo, c1 p99", "—", pair(self.gateway_p99, "µs", 0), None, na());
+        t.row(
+            "native vs wasm: trivial call (echo describe)",
+            "—",
+            pair(self.describe_us, "µs", 2),
+            None,
+            na(),
+        );
+        t.row(
+            "native vs wasm: whole echo chat, in-process",
+            "—",
+            pair(self.chat_us, "µs", 1),
+            None,
+            na(),
+        );
+        t.row(
+            "native vs wasm: gateway request to echo, c1 p50",
+            "—",
+            pair(self.gateway_p50, "µs", 0),
+            None,
+            na(),
+        );
+        t.row(
+            "native vs wasm: gateway request to echo, c1 p99",
+            "—",
+            pair(self.gateway_p99, "µs", 0),
+            None,
+            na(),
+        );
     }
 }
