@@ -193,6 +193,11 @@ pub async fn run(command: PluginsCommand, verbose: bool) -> anyhow::Result<ExitC
             if native && trust {
                 ctx.config.edit_plugin(&m.id, PluginEdit::Trust)?;
                 ctx.config.save()?;
+            } else if trust {
+                eprintln!(
+                    "note: --trust is for native plugins; {} is a sandboxed WebAssembly component, nothing was recorded",
+                    m.id
+                );
             }
             println!("Installed {} {} into {}", m.id, m.version, dest.display());
             println!("  kind:    {}", kind_text(m.kind(), native.then_some(true)));

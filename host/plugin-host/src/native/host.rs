@@ -121,9 +121,9 @@ thread_local! {
     static CURRENT: RefCell<Option<Arc<Session>>> = const { RefCell::new(None) };
 }
 
-/// Make `session` the one this thread's host calls serve.
-pub(crate) fn enter(session: Arc<Session>) {
-    CURRENT.with(|c| *c.borrow_mut() = Some(session));
+/// Make `session` the one this thread's host calls serve (`None`: none).
+pub(crate) fn enter(session: Option<Arc<Session>>) {
+    CURRENT.with(|c| *c.borrow_mut() = session);
 }
 
 /// The table handed to every native plugin.

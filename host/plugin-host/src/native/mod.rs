@@ -23,7 +23,7 @@ use crate::plugin::CallError;
 use crate::sdk::compat::{self, SdkError, SdkUse};
 use crate::sdk::native_json as json;
 pub(crate) use library::Library;
-use worker::{Ticket, Worker};
+use worker::{Pool, Ticket, Worker};
 
 /// Calls of one plugin that may run past their deadline at once; past this
 /// the plugin is degraded and gets no new calls until one finishes.
@@ -142,9 +142,15 @@ pub(crate) async fn open(
     Ok((library, sdk))
 }
 
-/// A loaded native plugin: the library and the count of its stuck calls.
+/// Batches a chat stream's thread may read ahead of the host: the plugin runs
+/// on while the host forwards what it has, and no further.
+const READ_AHEAD: usize = 8;
+
+/// A loaded native plugin: the library, its idle threads, the count of its
+/// stuck calls.
 pub(crate) struct Native {
     library: Arc<Library>,
+    pool: Arc<Pool>,
     stuck: Arc<AtomicUsize>,
 }
 
@@ -152,6 +158,7 @@ impl Native {
     pub(crate) fn new(library: Library) -> Native {
         Native {
             library: Arc::new(library),
+            pool: Arc::default(),
             stuck: Arc::default(),
         }
     }
@@ -233,7 +240,7 @@ impl Native {
                 count: stuck,
             });
         }
-        Worker::start(Arc::new(session)).map_err(|e| CallError::Overloaded {
+        Worker::start(&self.pool, Arc::new(session)).map_err(|e| CallError::Overloaded {
             plugin: plugin.to_string(),
             what,
             detail: format!("cannot start a thread for the call: {e}"),
@@ -252,7 +259,9 @@ impl Native {
     ) -> Result<T, CallError> {
         let worker = self.start(plugin, session, what)?;
         let output = self.run(plugin, &worker, what, limit, f, |_, _| ()).await?;
-        with_denials(outcome(plugin, what, output, parse), &worker.session)
+        let result = with_denials(outcome(plugin, what, output, parse), &worker.session);
+        worker.done();
+        result
     }
 
     pub(crate) async fn describe(
@@ -314,7 +323,8 @@ impl Native {
             .await
     }
 
-    /// Start a chat on a thread that serves the stream until it is closed.
+    /// Start a chat on a thread that then reads the stream ahead of the host
+    /// (up to `READ_AHEAD` batches) until it ends, and closes it.
     pub(crate) async fn chat(
         &self,
         plugin: &str,
@@ -344,47 +354,106 @@ impl Native {
             outcome(plugin, "chat", (status, out), |_| Ok(())),
             &worker.session,
         )?;
+
+        let (tx, batches) = tokio::sync::mpsc::channel(READ_AHEAD);
+        let (ticket, theirs) = Ticket::new(self.stuck.clone());
+        let library = self.library.clone();
+        worker.send(move || {
+            let (next, close) = (
+                library.next.expect("provider"),
+                library.close.expect("provider"),
+            );
+            loop {
+                let (status, out) = library::with_sink(|out| unsafe { next(handle, out) });
+                let last = status != abi::OK || out == b"null";
+                // Stop when the host gave up or went away (a full queue waits).
+                if theirs.abandoned() || tx.blocking_send((status, out)).is_err() || last {
+                    break;
+                }
+            }
+            unsafe { close(handle) };
+            theirs.finish();
+        });
         Ok(Stream {
             worker,
-            handle,
-            library: self.library.clone(),
+            batches,
+            ticket,
+            pending: None,
         })
     }
 
+    /// The next events: those the stream's thread has read, waiting for one
+    /// batch within `limit`, and taking whatever else has arrived with it.
     pub(crate) async fn next(
         &self,
         plugin: &str,
-        stream: &Stream,
+        stream: &mut Stream,
         limit: Duration,
     ) -> Result<Option<Vec<ChatEvent>>, CallError> {
-        let handle = stream.handle;
-        let f = move |l: &Library| {
-            library::with_sink(|out| unsafe { l.next.expect("provider")(handle, out) })
+        let first = match stream.pending.take() {
+            Some(item) => item,
+            None => match tokio::time::timeout(limit, stream.batches.recv()).await {
+                Ok(Some(item)) => item,
+                Ok(None) => return Err(ended(plugin)),
+                Err(_) if stream.ticket.abandon() => {
+                    stream.worker.session.abandon();
+                    tracing::warn!(
+                        plugin,
+                        stuck = self.stuck(),
+                        "native call next passed its deadline; abandoned (it keeps running until it returns)"
+                    );
+                    return Err(CallError::Timeout {
+                        plugin: plugin.to_string(),
+                        what: "next",
+                        limit,
+                    });
+                }
+                // The thread finished just now: what it sent is there.
+                Err(_) => stream.batches.recv().await.ok_or_else(|| ended(plugin))?,
+            },
         };
-        let output = self
-            .run(plugin, &stream.worker, "next", limit, f, |_, _| ())
-            .await?;
-        with_denials(
-            outcome(plugin, "next", output, json::events),
-            &stream.worker.session,
-        )
+        let read = |item| {
+            with_denials(
+                outcome(plugin, "next", item, json::events),
+                &stream.worker.session,
+            )
+        };
+        let Some(mut events) = read(first)? else {
+            return Ok(None);
+        };
+        while let Ok(item) = stream.batches.try_recv() {
+            if item.0 != abi::OK || item.1 == b"null" {
+                stream.pending = Some(item);
+                break;
+            }
+            events.extend(read(item)?.unwrap_or_default());
+        }
+        Ok(Some(events))
     }
 }
 
-/// A native chat stream: its thread, and the plugin's handle for it.
+fn ended(plugin: &str) -> CallError {
+    CallError::Trap {
+        plugin: plugin.to_string(),
+        what: "next",
+        detail: "its stream thread ended without an answer".into(),
+    }
+}
+
+/// A native chat stream: the batches its thread has read ahead.
 pub(crate) struct Stream {
     worker: Worker,
-    handle: u64,
-    library: Arc<Library>,
+    batches: tokio::sync::mpsc::Receiver<(i32, Vec<u8>)>,
+    ticket: Ticket,
+    /// The end (or an error) that came behind batches already handed on.
+    pending: Option<(i32, Vec<u8>)>,
 }
 
 impl Drop for Stream {
     fn drop(&mut self) {
-        // Stop its host calls, then close it after whatever call is running.
+        // Stop its host calls: a thread waiting on the upstream returns, finds
+        // nobody reading, and closes the stream.
         self.worker.session.abandon();
-        let (library, handle) = (self.library.clone(), self.handle);
-        self.worker
-            .send(move || unsafe { library.close.expect("provider")(handle) });
     }
 }
 

@@ -1,43 +1,120 @@
-//! The thread a native call runs on. Native code cannot be interrupted, so a
-//! call runs on a thread of its own (a chat stream keeps one thread from start
+//! The threads native calls run on. Native code cannot be interrupted, so a
+//! call runs on a thread of its own (a chat stream keeps its thread from start
 //! to close, since the plugin's stream need not be `Send`), and the host waits
 //! for it with the call's deadline. A call past its deadline is abandoned: the
 //! host answers with a timeout, the thread finishes on its own, and until it
-//! does it counts against the plugin's cap of stuck calls.
+//! does it counts against the plugin's cap of stuck calls. Threads are kept
+//! for the plugin's next calls (a few idle ones), since starting one costs
+//! more than the call itself.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex, Weak, mpsc};
 
 use super::host::{self, Session};
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// A thread serving one call or one chat stream, in order.
+enum Msg {
+    Run(Job),
+    /// The session is over: back to the pool once its jobs are done (the
+    /// sender travels with the message, so an idle thread is owned by the pool
+    /// alone and ends with it).
+    Release(mpsc::Sender<Msg>),
+}
+
+/// Idle threads kept per plugin.
+const MAX_IDLE: usize = 8;
+
+/// A plugin's idle threads.
+#[derive(Default)]
+pub(crate) struct Pool {
+    idle: Mutex<Vec<mpsc::Sender<Msg>>>,
+}
+
+impl Pool {
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<mpsc::Sender<Msg>>> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A thread serving one call or one chat stream, its jobs in order.
 pub(crate) struct Worker {
-    jobs: mpsc::Sender<Job>,
+    /// `None` once the thread is handed back.
+    jobs: Option<mpsc::Sender<Msg>>,
     pub(crate) session: Arc<Session>,
+    pool: Arc<Pool>,
 }
 
 impl Worker {
-    pub(crate) fn start(session: Arc<Session>) -> std::io::Result<Worker> {
-        let (jobs, queue) = mpsc::channel::<Job>();
+    pub(crate) fn start(pool: &Arc<Pool>, session: Arc<Session>) -> std::io::Result<Worker> {
+        let idle = pool.idle().pop();
+        let jobs = match idle {
+            Some(jobs) => jobs,
+            None => spawn(Arc::downgrade(pool), &session.plugin)?,
+        };
         let current = session.clone();
-        std::thread::Builder::new()
-            .name(format!("claw-native-{}", session.plugin))
-            .spawn(move || {
-                host::enter(current);
-                // Ends when the last job is done and the worker is dropped.
-                while let Ok(job) = queue.recv() {
-                    job();
-                }
-            })?;
-        Ok(Worker { jobs, session })
+        let worker = Worker {
+            jobs: Some(jobs),
+            session,
+            pool: pool.clone(),
+        };
+        worker.send(move || host::enter(Some(current)));
+        Ok(worker)
     }
 
     /// Queue a job; false when the thread is gone.
     pub(crate) fn send(&self, job: impl FnOnce() + Send + 'static) -> bool {
-        self.jobs.send(Box::new(job)).is_ok()
+        let job = Msg::Run(Box::new(job));
+        self.jobs
+            .as_ref()
+            .is_some_and(|jobs| jobs.send(job).is_ok())
     }
+}
+
+impl Worker {
+    /// The call has returned, so the thread is free: straight back to the pool
+    /// (a thread still busy goes back through `Release`, when it is done).
+    pub(crate) fn done(mut self) {
+        self.send(|| host::enter(None));
+        if let Some(jobs) = self.jobs.take() {
+            let mut idle = self.pool.idle();
+            if idle.len() < MAX_IDLE {
+                idle.push(jobs);
+            }
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.send(|| host::enter(None));
+        if let Some(jobs) = self.jobs.take() {
+            let _ = jobs.send(Msg::Release(jobs.clone()));
+        }
+    }
+}
+
+fn spawn(pool: Weak<Pool>, plugin: &str) -> std::io::Result<mpsc::Sender<Msg>> {
+    let (jobs, queue) = mpsc::channel::<Msg>();
+    std::thread::Builder::new()
+        .name(format!("claw-native-{plugin}"))
+        .spawn(move || {
+            // Ends once no sender is left: the pool dropped it, or was full.
+            while let Ok(msg) = queue.recv() {
+                match msg {
+                    Msg::Run(job) => job(),
+                    Msg::Release(me) => {
+                        if let Some(pool) = pool.upgrade() {
+                            let mut idle = pool.idle();
+                            if idle.len() < MAX_IDLE {
+                                idle.push(me);
+                            }
+                        }
+                    }
+                }
+            }
+        })?;
+    Ok(jobs)
 }
 
 #[derive(PartialEq)]
@@ -47,7 +124,7 @@ enum State {
     Abandoned,
 }
 
-/// One call's hand-over between its thread and the waiting host.
+/// One call's (or stream's) hand-over between its thread and the waiting host.
 pub(crate) struct Ticket {
     state: Arc<Mutex<State>>,
     stuck: Arc<AtomicUsize>,
@@ -77,6 +154,11 @@ impl Ticket {
         }
         *state = State::Done;
         true
+    }
+
+    /// Whether the host gave up on the call.
+    pub(crate) fn abandoned(&self) -> bool {
+        *self.lock() == State::Abandoned
     }
 
     /// The deadline passed: true when the call is now abandoned (still
