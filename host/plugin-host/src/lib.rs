@@ -9,6 +9,7 @@ mod cache;
 pub mod discovery;
 mod drain;
 mod engine;
+mod error;
 pub mod grant;
 pub mod install;
 mod limits;

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use claw_types::{AuthInfo, ChatEvent, ChatRequest, Credential, LoginResult, ProviderInfo};
 
-use crate::plugin::CallError;
+use crate::error::CallError;
 use crate::sdk::compat::{self, SdkError, SdkUse};
 use crate::sdk::native_json as json;
 pub(crate) use library::Library;
