@@ -184,20 +184,21 @@ impl Native {
         worker: &Worker,
         what: &'static str,
         limit: Duration,
-        f: impl FnOnce(&Library) -> T + Send + 'static,
-        unclaimed: impl FnOnce(&Library, T) + Send + 'static,
+        f: impl FnOnce() -> T + Send + 'static,
+        unclaimed: impl FnOnce(T) + Send + 'static,
     ) -> Result<T, CallError> {
         let (mine, theirs) = Ticket::new(self.stuck.clone());
         let (tx, mut rx) = tokio::sync::oneshot::channel();
         let library = self.library.clone();
+        // The job holds the library, so it stays loaded while the call runs.
         let sent = worker.send(move || {
-            let value = f(&library);
+            let value = f();
             if !theirs.finish() {
-                return unclaimed(&library, value);
+                unclaimed(value);
+            } else if let Err(value) = tx.send(value) {
+                unclaimed(value);
             }
-            if let Err(value) = tx.send(value) {
-                unclaimed(&library, value);
-            }
+            drop(library);
         });
         let gone = || CallError::Trap {
             plugin: plugin.to_string(),
@@ -254,11 +255,11 @@ impl Native {
         session: host::Session,
         what: &'static str,
         limit: Duration,
-        f: impl FnOnce(&Library) -> (i32, Vec<u8>) + Send + 'static,
+        f: impl FnOnce() -> (i32, Vec<u8>) + Send + 'static,
         parse: impl FnOnce(&[u8]) -> serde_json::Result<T>,
     ) -> Result<T, CallError> {
         let worker = self.start(plugin, session, what)?;
-        let output = self.run(plugin, &worker, what, limit, f, |_, _| ()).await?;
+        let output = self.run(plugin, &worker, what, limit, f, |_| ()).await?;
         let result = with_denials(outcome(plugin, what, output, parse), &worker.session);
         worker.done();
         result
@@ -270,8 +271,8 @@ impl Native {
         session: host::Session,
         limit: Duration,
     ) -> Result<ProviderInfo, CallError> {
-        let f =
-            |l: &Library| library::with_sink(|out| unsafe { l.describe.expect("provider")(out) });
+        let describe = entry(plugin, "describe", self.library.describe)?;
+        let f = move || library::with_sink(|out| unsafe { describe(out) });
         self.call(plugin, session, "describe", limit, f, json::provider_info)
             .await
     }
@@ -282,8 +283,8 @@ impl Native {
         session: host::Session,
         limit: Duration,
     ) -> Result<AuthInfo, CallError> {
-        let f =
-            |l: &Library| library::with_sink(|out| unsafe { l.describe_auth.expect("auth")(out) });
+        let describe = entry(plugin, "describe-auth", self.library.describe_auth)?;
+        let f = move || library::with_sink(|out| unsafe { describe(out) });
         self.call(plugin, session, "describe-auth", limit, f, json::auth_info)
             .await
     }
@@ -295,12 +296,10 @@ impl Native {
         limit: Duration,
         method: &str,
     ) -> Result<LoginResult, CallError> {
+        let login = entry(plugin, "login", self.library.login)?;
         let method = method.as_bytes().to_vec();
-        let f = move |l: &Library| {
-            library::with_sink(|out| unsafe {
-                l.login.expect("auth")(method.as_ptr(), method.len(), out)
-            })
-        };
+        let f =
+            move || library::with_sink(|out| unsafe { login(method.as_ptr(), method.len(), out) });
         self.call(plugin, session, "login", limit, f, json::login_result)
             .await
     }
@@ -313,12 +312,10 @@ impl Native {
         method: &str,
         credential: &Credential,
     ) -> Result<Credential, CallError> {
+        let refresh = entry(plugin, "refresh", self.library.refresh)?;
         let input = json::refresh_request(method, credential);
-        let f = move |l: &Library| {
-            library::with_sink(|out| unsafe {
-                l.refresh.expect("auth")(input.as_ptr(), input.len(), out)
-            })
-        };
+        let f =
+            move || library::with_sink(|out| unsafe { refresh(input.as_ptr(), input.len(), out) });
         self.call(plugin, session, "refresh", limit, f, json::credential)
             .await
     }
@@ -332,19 +329,22 @@ impl Native {
         limit: Duration,
         request: &ChatRequest,
     ) -> Result<Stream, CallError> {
+        let chat = entry(plugin, "chat", self.library.chat)?;
+        let next = entry(plugin, "chat", self.library.next)?;
+        let close = entry(plugin, "chat", self.library.close)?;
         let worker = self.start(plugin, session, "chat")?;
         let input = json::chat_request(request);
-        let f = move |l: &Library| {
+        let f = move || {
             let mut handle = 0u64;
             let (status, out) = library::with_sink(|out| unsafe {
-                l.chat.expect("provider")(input.as_ptr(), input.len(), &mut handle, out)
+                chat(input.as_ptr(), input.len(), &mut handle, out)
             });
             (status, out, handle)
         };
         // A stream started after the host gave up is closed at once.
-        let unclaimed = |l: &Library, (status, _, handle): (i32, Vec<u8>, u64)| {
+        let unclaimed = move |(status, _, handle): (i32, Vec<u8>, u64)| {
             if status == abi::OK {
-                unsafe { l.close.expect("provider")(handle) }
+                unsafe { close(handle) }
             }
         };
         let (status, out, handle) = self
@@ -357,12 +357,9 @@ impl Native {
 
         let (tx, batches) = tokio::sync::mpsc::channel(READ_AHEAD);
         let (ticket, theirs) = Ticket::new(self.stuck.clone());
-        let library = self.library.clone();
+        // The thread holds the library until the stream is closed.
+        let loaded = self.library.clone();
         worker.send(move || {
-            let (next, close) = (
-                library.next.expect("provider"),
-                library.close.expect("provider"),
-            );
             loop {
                 let (status, out) = library::with_sink(|out| unsafe { next(handle, out) });
                 let last = status != abi::OK || out == b"null";
@@ -373,6 +370,7 @@ impl Native {
             }
             unsafe { close(handle) };
             theirs.finish();
+            drop(loaded);
         });
         Ok(Stream {
             worker,
@@ -455,6 +453,16 @@ impl Drop for Stream {
         // nobody reading, and closes the stream.
         self.worker.session.abandon();
     }
+}
+
+/// A role's entry point; a library without it never gets this call (its
+/// roles decide what the host calls), so a missing one is refused, not a crash.
+fn entry<F>(plugin: &str, what: &'static str, f: Option<F>) -> Result<F, CallError> {
+    f.ok_or_else(|| CallError::Trap {
+        plugin: plugin.to_string(),
+        what,
+        detail: format!("the library does not export the {what} function of its role"),
+    })
 }
 
 /// A plugin's own error, with what the host refused during the call, if it
