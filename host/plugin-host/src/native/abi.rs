@@ -73,6 +73,11 @@ pub(crate) struct ClawHost {
     pub http_close: unsafe extern "C" fn(response: u64),
 }
 
+// The layout the SDK pins too (two u32, seven function pointers): a change on
+// one side only is a compile error here.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<ClawHost>() == 64);
+
 // The plugin's exports.
 pub(crate) type AbiVersionFn = unsafe extern "C" fn() -> u32;
 pub(crate) type SdkVersionFn = unsafe extern "C" fn() -> *const c_char;
