@@ -1,6 +1,8 @@
 //! End to end: the real gateway on loopback, driven by raw HTTP, by the official
 //! `openai` and `anthropic` Python packages, and by `claw` itself.
 
+#[path = "gateway/devices.rs"]
+mod devices;
 mod support;
 
 use std::sync::Arc;

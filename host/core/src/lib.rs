@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod catalog;
 pub mod config;
+pub mod devices;
 pub mod registry;
 pub mod reports;
 pub mod router;

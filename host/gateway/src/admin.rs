@@ -41,6 +41,15 @@ pub(super) async fn handle(
             edit_plugin(gw, id, edit).await
         }
         (&Method::POST, ["reload"]) => Ok(reload(gw).await),
+        (&Method::GET, ["devices"]) => crate::devices::list(gw).await,
+        (
+            &Method::POST,
+            [
+                "devices",
+                id,
+                action @ ("approve" | "reject" | "revoke" | "rotate"),
+            ],
+        ) => crate::devices::decide(gw, id, action).await,
         (&Method::GET, ["models", "status"]) => {
             let probe = query
                 .split('&')

@@ -54,6 +54,8 @@ pub struct GatewaySection {
     pub allowed_origins: Vec<String>,
     /// Messages per request at most.
     pub max_messages: Option<usize>,
+    /// Limits of paired devices: `defaults`, and per device id in `devices`.
+    pub clients: crate::access::ClientsSection,
 }
 
 impl GatewaySection {
@@ -73,6 +75,7 @@ impl GatewaySection {
             allowed_hosts: self.allowed_hosts.clone(),
             allowed_origins: self.allowed_origins.clone(),
             max_messages: self.max_messages.unwrap_or(DEFAULT_MAX_MESSAGES).max(1),
+            clients: self.clients.clone(),
         }
     }
 }

@@ -8,11 +8,14 @@
 //! answers an estimate (about 4 bytes per token, a fixed count per image):
 //! no plugin API counts tokens.
 
+pub mod access;
 mod admin;
 pub mod anthropic;
 pub mod apis;
 pub mod daemon;
+pub mod devices;
 pub mod openai;
+mod pairing;
 mod parse;
 pub mod reply;
 pub mod responses;

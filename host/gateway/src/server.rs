@@ -18,6 +18,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::access::{self, Admission, Caller, Clients};
 use crate::apis;
 use crate::reply::Reply;
 use crate::wire::WireApi;
@@ -42,6 +43,8 @@ pub struct Settings {
     pub allowed_hosts: Vec<String>,
     pub allowed_origins: Vec<String>,
     pub max_messages: usize,
+    /// Limits of paired devices (`gateway.clients`).
+    pub clients: crate::access::ClientsSection,
 }
 
 impl Default for Settings {
@@ -70,6 +73,10 @@ pub struct Gateway {
     pub(super) started: Instant,
     served: AtomicU64,
     in_flight: AtomicU64,
+    /// Paired devices and their tokens (shared with `claw devices`).
+    pub(crate) devices: Arc<claw_core::devices::DeviceStore>,
+    /// What each device has used, against its limits.
+    pub(crate) clients: Arc<Clients>,
 }
 
 impl Gateway {
@@ -81,7 +88,11 @@ impl Gateway {
         settings: Settings,
     ) -> Gateway {
         let cooldowns = app.cooldowns();
+        let devices = crate::pairing::store(&state);
+        let clients = Arc::new(Clients::new(settings.clients.clone()));
         Gateway {
+            devices,
+            clients,
             runtime,
             state,
             app: RwLock::new(Arc::new(app)),
@@ -251,24 +262,39 @@ impl Gateway {
         if let Err(e) = self.host_allowed(&req) {
             return error_response(shape, &e);
         }
-        if !self.authorized(&req, shape) {
-            let e = ApiError::new(
-                401,
-                "authentication_error",
-                "missing or wrong gateway token: send `Authorization: Bearer <token>` (or `x-api-key: <token>` to /v1/messages); \
-                 the token is in $CLAW_STATE_DIR/gateway/token, gateway.auth.token or CLAW_GATEWAY_TOKEN",
-            );
-            return error_response(shape, &e);
-        }
+        let caller = self.caller(&req, shape);
         let method = req.method().clone();
+        let pairing = path == "/pair" || path.starts_with("/pair/");
+        let scope = access::required_scope(&method, &path);
+        let caller = match (caller, scope) {
+            (Some(caller), Some(scope)) if !caller.has(scope) => {
+                return error_response(shape, &access::forbidden(&caller, scope, &method, &path));
+            }
+            (None, Some(_)) => return error_response(shape, &access::unauthenticated()),
+            (caller, _) => caller,
+        };
         let query = req.uri().query().unwrap_or("").to_string();
         let headers = req.headers().clone();
         let body = match self.read_body(req).await {
             Ok(b) => b,
             Err(e) => return error_response(shape, &e),
         };
+        if pairing {
+            return crate::pairing::handle(self, &method, &path, caller, &body).await;
+        }
+        let caller = caller.unwrap_or(Caller::Owner);
+        // Chat requests are admitted once parsed (a stream holds a slot);
+        // everything else here.
+        let admission = match api {
+            Some(_) if method == Method::POST => None,
+            _ => match self.clients.admit(&caller, false) {
+                Ok(a) => a,
+                Err(over) => return over_limit(shape, over),
+            },
+        };
+        let _admission = admission;
         match (&method, path.as_str(), api) {
-            (&Method::POST, _, Some(api)) => self.chat(api, body, &headers, id).await,
+            (&Method::POST, _, Some(api)) => self.chat(api, body, &headers, id, &caller).await,
             (&Method::POST, "/v1/messages/count_tokens", _) => count_tokens(&body, &headers),
             (&Method::GET, "/v1/models", _) => {
                 json_response(StatusCode::OK, &openai::models(&self.app().catalog))
@@ -336,7 +362,9 @@ impl Gateway {
         Ok(())
     }
 
-    fn authorized(&self, req: &Request<Incoming>, api: &dyn WireApi) -> bool {
+    /// Who the request's token belongs to: the owner, a paired device, or
+    /// nobody (no token, or an unknown one).
+    fn caller(&self, req: &Request<Incoming>, api: &dyn WireApi) -> Option<Caller> {
         let headers = req.headers();
         let bearer = headers
             .get(header::AUTHORIZATION)
@@ -349,10 +377,21 @@ impl Gateway {
             .token_header()
             .and_then(|name| headers.get(name))
             .and_then(|v| v.to_str().ok());
-        [bearer, api_key]
+        let given: Vec<&str> = [bearer, api_key]
             .into_iter()
             .flatten()
-            .any(|given| constant_time_eq(given.trim().as_bytes(), self.token.as_bytes()))
+            .map(str::trim)
+            .collect();
+        if given
+            .iter()
+            .any(|g| constant_time_eq(g.as_bytes(), self.token.as_bytes()))
+        {
+            return Some(Caller::Owner);
+        }
+        given
+            .iter()
+            .find_map(|g| self.devices.authenticate(g))
+            .map(|d| Caller::Device(Arc::new(d)))
     }
 
     async fn read_body(&self, req: Request<Incoming>) -> Result<Bytes, ApiError> {
@@ -383,6 +422,7 @@ impl Gateway {
         body: Bytes,
         headers: &HeaderMap,
         id: &str,
+        caller: &Caller,
     ) -> Response<Body> {
         let parsed = api.parse(&body, headers);
         // The request lives on as parsed; its bytes are not needed any more.
@@ -408,9 +448,21 @@ impl Gateway {
                 return error_response(api, &ApiError::new(404, "not_found_error", e.to_string()));
             }
         };
+        let admission = match self.clients.admit(caller, req.stream) {
+            Ok(a) => a,
+            Err(over) => return over_limit(api, over),
+        };
         if req.stream {
-            return crate::stream::respond(self.clone(), api, app, chain, req, id.to_string())
-                .await;
+            return crate::stream::respond(
+                self.clone(),
+                api,
+                app,
+                chain,
+                req,
+                id.to_string(),
+                admission,
+            )
+            .await;
         }
         let mut reply = api.reply();
         let mut deliver = |d: Delivery| {
@@ -420,6 +472,7 @@ impl Gateway {
         };
         let outcome = self.route_request(&app, &chain, &req, &mut deliver).await;
         log_outcome(id, &outcome, &reply);
+        count_tokens_of(admission.as_ref(), &reply);
         if outcome.ok {
             json_response(StatusCode::OK, &api.response(&req, &reply))
         } else {
@@ -493,6 +546,26 @@ fn count_tokens(body: &[u8], headers: &HeaderMap) -> Response<Body> {
         Ok(req) => json_response(StatusCode::OK, &anthropic::count_tokens(&req.prompt)),
         Err(e) => error_response(api, &e),
     }
+}
+
+/// A device's finished request counts its tokens toward its day.
+pub(crate) fn count_tokens_of(admission: Option<&Admission>, reply: &Reply) {
+    if let (Some(a), Some(u)) = (admission, &reply.usage) {
+        let total = u64::from(u.input_tokens)
+            + u64::from(u.output_tokens)
+            + u64::from(u.cache_read_tokens)
+            + u64::from(u.cache_write_tokens);
+        a.tokens(total);
+    }
+}
+
+/// A device over one of its limits: 429 in the API's own shape, with Retry-After.
+fn over_limit(api: &dyn WireApi, over: access::OverLimit) -> Response<Body> {
+    let mut response = error_response(api, &over.error);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, over.retry_after.into());
+    response
 }
 
 pub(crate) fn log_outcome(id: &str, outcome: &RunOutcome, reply: &Reply) {

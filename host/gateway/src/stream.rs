@@ -15,7 +15,8 @@ use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::server::{Body, Gateway, error_response, log_outcome};
+use crate::access::Admission;
+use crate::server::{Body, Gateway, count_tokens_of, error_response, log_outcome};
 use crate::wire::WireApi;
 use crate::{ApiError, ApiRequest};
 use claw_core::app::App;
@@ -33,6 +34,7 @@ pub(crate) async fn respond(
     chain: Vec<ModelRef>,
     req: ApiRequest,
     id: String,
+    admission: Option<Admission>,
 ) -> Response<Body> {
     // The error response when every candidate failed before committing.
     let (head_tx, head_rx) = oneshot::channel::<Result<(), Response<Body>>>();
@@ -64,6 +66,8 @@ pub(crate) async fn respond(
             return;
         };
         log_outcome(&id, &outcome, encoder.reply());
+        // The device's stream slot is held until here.
+        count_tokens_of(admission.as_ref(), encoder.reply());
         let last = match (outcome.ok, head) {
             (true, _) => encoder.finish(),
             (false, Some(h)) => {

@@ -4,6 +4,7 @@
 mod auth;
 mod client;
 mod context;
+mod devices;
 mod gateway;
 mod infer;
 mod models;
@@ -52,6 +53,11 @@ enum Command {
         #[command(subcommand)]
         command: gateway::GatewayCommand,
     },
+    /// Clients paired with the gateway: pending requests, approve, reject, revoke, rotate.
+    Devices {
+        #[command(subcommand)]
+        command: devices::DevicesCommand,
+    },
     /// Log in to providers and manage stored credentials.
     Auth {
         #[command(subcommand)]
@@ -95,6 +101,7 @@ pub fn main() -> ExitCode {
             Command::Infer { command } => infer::run(command, cli.verbose).await,
             Command::Models { command } => models::run(command).await,
             Command::Auth { command } => auth::run(command).await,
+            Command::Devices { command } => devices::run(command).await,
             Command::Gateway { command } => gateway::run(command).await,
             Command::Onboard { auth_choice } => auth::onboard(&auth_choice).await,
         }
