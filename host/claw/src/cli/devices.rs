@@ -10,7 +10,7 @@ use http::Method;
 use serde_json::{Value, json};
 
 use super::client::GatewayClient;
-use super::table::print_table;
+use super::table::{joined, print_table};
 use claw_core::devices::DeviceStore;
 use claw_core::state::StateDir;
 use claw_gateway::devices::{decision_json, log_decision_to_file};
@@ -114,20 +114,6 @@ async fn decide(
         }
     }
     Ok(())
-}
-
-fn joined(v: &Value) -> String {
-    let items: Vec<&str> = v
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    if items.is_empty() {
-        "-".into()
-    } else {
-        items.join(",")
-    }
 }
 
 fn age(ms: Option<u64>) -> String {

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::client::GatewayClient;
 use super::scaffold;
+use super::table::joined;
 
 use super::context::Context;
 use claw_core::config::PluginEdit;
@@ -463,20 +464,6 @@ fn roles(roles: &[claw_plugin_host::manifest::Role]) -> String {
 
 fn text<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key].as_str().unwrap_or("-")
-}
-
-fn joined(v: &Value) -> String {
-    let items: Vec<&str> = v
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    if items.is_empty() {
-        "-".into()
-    } else {
-        items.join(", ")
-    }
 }
 
 fn print_table(listing: &Value, verbose: bool) {

@@ -31,3 +31,18 @@ pub(crate) fn print_table_with<const N: usize>(
         after(i);
     }
 }
+
+/// A JSON array of strings as `a, b`, or `-` when empty.
+pub(crate) fn joined(v: &serde_json::Value) -> String {
+    let items: Vec<&str> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_str)
+        .collect();
+    if items.is_empty() {
+        "-".into()
+    } else {
+        items.join(", ")
+    }
+}
