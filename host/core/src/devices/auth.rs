@@ -8,7 +8,7 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::file::DevicesFile;
+use super::cache::{Cached, FileKey, SideWrites, SnapToken, Snapshot};
 use super::store::lock_poisoned;
 use super::token::{self, TOKEN_PREFIX};
 use super::{DeviceAuth, DeviceStore, file::parse_file};
@@ -20,101 +20,6 @@ const RETRY_WRITE_MS: u64 = 1000;
 /// A file modified less than this long before it was read may change again
 /// without its size or modification time showing it (coarse timestamps).
 const RACY: Duration = Duration::from_secs(2);
-
-/// When `authenticate` last tried each kind of side write for a device.
-#[derive(Clone, Copy, Default)]
-pub(super) struct SideWrites {
-    seen_at: u64,
-    retire_at: u64,
-}
-
-/// Identifies one version of the file: a save renames a new file into place,
-/// so the inode changes too.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct FileKey {
-    len: u64,
-    modified: Option<SystemTime>,
-    inode: u64,
-}
-
-impl FileKey {
-    fn of(meta: &std::fs::Metadata) -> FileKey {
-        #[cfg(unix)]
-        let inode = std::os::unix::fs::MetadataExt::ino(meta);
-        #[cfg(not(unix))]
-        let inode = 0;
-        FileKey {
-            len: meta.len(),
-            modified: meta.modified().ok(),
-            inode,
-        }
-    }
-}
-
-pub(super) struct Cached {
-    /// `None`: no file.
-    key: Option<FileKey>,
-    /// Read too soon after it was written to trust `key` alone: read again next time.
-    racy: bool,
-    /// The file's devices, or why it could not be read.
-    loaded: Result<Arc<Snapshot>, String>,
-}
-
-#[derive(Default)]
-struct Snapshot {
-    devices: Vec<SnapDevice>,
-    tokens: Vec<SnapToken>,
-}
-
-struct SnapDevice {
-    auth: DeviceAuth,
-    last_seen_ms: Option<u64>,
-    has_previous: bool,
-}
-
-struct SnapToken {
-    digest: [u8; 32],
-    /// Index into `devices`.
-    device: usize,
-    /// `Some` for a device's previous token: when it stops working.
-    valid_until_ms: Option<u64>,
-}
-
-impl Snapshot {
-    fn of(file: &DevicesFile) -> Snapshot {
-        let mut snap = Snapshot::default();
-        for (id, d) in &file.paired {
-            let device = snap.devices.len();
-            snap.devices.push(SnapDevice {
-                auth: DeviceAuth {
-                    device_id: id.clone(),
-                    name: d.name.clone(),
-                    scopes: d.scopes.clone(),
-                    limits: d.limits,
-                },
-                last_seen_ms: d.last_seen_ms,
-                has_previous: d.previous_token.is_some(),
-            });
-            if let Some(digest) = token::parse_hash(&d.token_hash) {
-                snap.tokens.push(SnapToken {
-                    digest,
-                    device,
-                    valid_until_ms: None,
-                });
-            }
-            if let Some(old) = &d.previous_token
-                && let Some(digest) = token::parse_hash(&old.hash)
-            {
-                snap.tokens.push(SnapToken {
-                    digest,
-                    device,
-                    valid_until_ms: Some(old.valid_until_ms),
-                });
-            }
-        }
-        snap
-    }
-}
 
 impl DeviceStore {
     /// The device `token` belongs to, or `None`. Compares the token's SHA-256

@@ -19,6 +19,7 @@
 //! without anyone asking, so `approve <id>` after `list` finds it.
 
 mod auth;
+mod cache;
 mod file;
 mod limits;
 mod scope;

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use claw_types::fs::create_private_dir;
 
-use super::auth::{Cached, SideWrites};
+use super::cache::{Cached, SideWrites};
 use super::file::{DecidedEntry, DevicesFile, OldToken, PairedEntry, PendingEntry, parse_file};
 use super::token;
 use super::{
