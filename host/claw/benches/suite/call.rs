@@ -12,7 +12,7 @@ use claw_types::{ChatEvent, InputKind, ModelCost, ModelInfo, ProviderInfo};
 
 use crate::count;
 use crate::report::{Table, na};
-use crate::setup::{bundled, chat_request, settings, tokio_rt};
+use crate::setup::{bundled, echo_request, settings, tokio_rt};
 use crate::stats::median;
 
 #[derive(Default)]
@@ -92,14 +92,7 @@ pub fn bench() -> CallFigures {
     // For context: a whole echo chat on a fresh instance (instance, chat, every next).
     let k = count(10_000);
     let chat_us = rt.block_on(async {
-        let request = chat_request(
-            "echo",
-            "echo",
-            String::new(),
-            "echo-1",
-            "hello big world",
-            None,
-        );
+        let request = echo_request();
         let t = Instant::now();
         for _ in 0..k {
             let mut stream = plugin.chat(&request).await.unwrap();

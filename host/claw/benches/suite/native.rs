@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::count;
 use crate::http::Conn;
 use crate::report::{Table, na};
-use crate::setup::{Gateway, bundled, chat_request, settings, tokio_rt};
+use crate::setup::{Gateway, bundled, echo_request, settings, tokio_rt};
 use crate::stats::{median, pct};
 
 #[derive(Default)]
@@ -93,14 +93,7 @@ pub fn bench() -> NativeFigures {
         .unwrap()
         .plugin;
 
-    let request = chat_request(
-        "echo",
-        "echo",
-        String::new(),
-        "echo-1",
-        "hello big world",
-        None,
-    );
+    let request = echo_request();
     let per_call = |plugin: &claw_plugin_host::Plugin, n: usize, chat: bool| {
         rt.block_on(async {
             let t = Instant::now();

@@ -243,6 +243,18 @@ pub fn tokio_rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// The in-process sections' echo request.
+pub fn echo_request() -> ChatRequest {
+    chat_request(
+        "echo",
+        "echo",
+        String::new(),
+        "echo-1",
+        "hello big world",
+        None,
+    )
+}
+
 /// A streamed chat request with one user message, as the gateway builds it.
 pub fn chat_request(
     provider: &str,

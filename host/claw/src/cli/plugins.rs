@@ -17,8 +17,8 @@ use super::context::Context;
 use claw_core::config::PluginEdit;
 use claw_core::registry::{self, PluginReport, Registry, Status};
 use claw_plugin_host::Headless;
-use claw_plugin_host::install;
 use claw_plugin_host::manifest::Kind;
+use claw_plugin_host::{discovery, install};
 
 #[derive(Subcommand)]
 pub enum PluginsCommand {
@@ -374,15 +374,18 @@ async fn edit(
         return Ok(ExitCode::SUCCESS);
     }
     say_via(verbose, None);
-    let registry = load(ctx).await?;
-    let Some(report) = registry.get(id) else {
-        let known: Vec<&str> = registry.plugins.iter().map(|p| p.id.as_str()).collect();
+    // Which plugins exist, from their manifests alone: the one load is the one
+    // after the edit, which says what the edit did.
+    let found = discovery::discover(&ctx.state.plugins_dir(), &ctx.plugins.load.paths);
+    let Some(candidate) = found.iter().find(|c| c.id == id) else {
+        let known: Vec<&str> = found.iter().map(|c| c.id.as_str()).collect();
         anyhow::bail!(
             "no plugin with id \"{id}\"; known plugins: {}",
             known.join(", ")
         );
     };
-    if edit.is_trust() && report.kind == Some(Kind::Wasm) {
+    let kind = candidate.manifest.as_ref().map(|m| m.kind());
+    if edit.is_trust() && kind == Ok(Kind::Wasm) {
         anyhow::bail!(registry::trust_not_needed(id));
     }
     ctx.config.edit_plugin(id, edit)?;

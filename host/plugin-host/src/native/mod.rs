@@ -34,7 +34,9 @@ pub(crate) const MAX_STUCK: usize = 4;
 pub enum NativeError {
     #[error("plugin \"{id}\": {why}; build the plugin for this machine ({target}) with `claw plugins build` in its folder", target = crate::manifest::HOST_TARGET)]
     Format { id: String, why: String },
-    #[error("plugin \"{id}\": the native library could not be loaded: {detail}")]
+    #[error(
+        "plugin \"{id}\": the native library could not be loaded: {detail}; it may need a shared library this machine lacks (named above), or be built for another system: rebuild it here with `claw plugins build` in its folder"
+    )]
     Open { id: String, detail: String },
     #[error(
         "plugin \"{id}\": the library has no `{symbol}` symbol: it is not a claw native plugin, or it was built without the SDK's export macro (claw_plugin_sdk::export_provider!, export_auth! or export_portal!); this host loads native ABI {min}..={max}",
@@ -60,7 +62,10 @@ pub enum NativeError {
     Sdk(SdkError),
     #[error("{0}")]
     Mismatch(String),
-    #[error("plugin \"{id}\": its claw_init refused to start (status {status})")]
+    #[error(
+        "plugin \"{id}\": its claw_init refused claw's host table (status {status}: 3 means a table it cannot use, 2 a panic); rebuild the plugin with claw-plugin-sdk {} against this claw",
+        compat::supported_range()
+    )]
     Init { id: String, status: i32 },
     #[error("plugin \"{id}\": loading the library did not finish within {} s (its initializers hang)", limit.as_secs())]
     Hung { id: String, limit: Duration },
