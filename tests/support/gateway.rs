@@ -25,6 +25,15 @@ impl GatewayProc {
         Self::start_command(claw, cmd)
     }
 
+    /// `start` with extra environment variables.
+    pub fn start_env(claw: &Claw, extra: &[&str], env: &[(&str, &str)]) -> GatewayProc {
+        let mut cmd = Command::new(CLAW);
+        cmd.args(["gateway", "run", "--port", "0"])
+            .args(extra)
+            .envs(env.iter().copied());
+        Self::start_command(claw, cmd)
+    }
+
     /// `start`, with the process limited to `fds` open files (`ulimit -n`).
     pub fn start_with_fd_limit(claw: &Claw, fds: u32, extra: &[&str]) -> GatewayProc {
         let mut cmd = Command::new("sh");

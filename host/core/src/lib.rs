@@ -12,3 +12,4 @@ pub mod registry;
 pub mod reports;
 pub mod router;
 pub mod state;
+pub mod usage;

@@ -48,13 +48,8 @@ pub fn usage_json(u: &Usage, spec: Option<&crate::catalog::ModelSpec>) -> serde_
         "reasoningTokens": u.reasoning_tokens,
         "totalTokens": u.input_tokens + u.output_tokens,
     });
-    if let Some(c) = spec.map(|s| s.cost) {
-        let usd = (u.input_tokens as f64 * c.input
-            + u.output_tokens as f64 * c.output
-            + u.cache_read_tokens as f64 * c.cache_read
-            + u.cache_write_tokens as f64 * c.cache_write)
-            / 1e6;
-        value["costUsd"] = json!((usd * 1e6).round() / 1e6);
+    if let Some(s) = spec {
+        value["costUsd"] = json!(crate::usage::cost_usd(u, &s.cost));
     }
     value
 }

@@ -53,6 +53,7 @@ pub(crate) fn required_scope(method: &Method, path: &str) -> Option<Scope> {
     let read = *method == Method::GET;
     match admin {
         None if path == "/health" || path == "/pair" || path.starts_with("/pair/") => None,
+        None if path == "/metrics" => Some(Scope::OperatorRead),
         None => Some(Scope::Inference),
         Some("infer") => Some(Scope::Inference),
         Some(p) if p == "devices" || p.starts_with("devices/") => {

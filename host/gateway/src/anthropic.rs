@@ -46,6 +46,10 @@ impl WireApi for Messages {
         "/v1/messages"
     }
 
+    fn name(&self) -> &'static str {
+        "anthropic-messages"
+    }
+
     /// The Anthropic SDK sends its key as `x-api-key`.
     fn token_header(&self) -> Option<&'static str> {
         Some("x-api-key")

@@ -56,6 +56,8 @@ pub struct GatewaySection {
     pub max_messages: Option<usize>,
     /// Limits of paired devices: `defaults`, and per device id in `devices`.
     pub clients: crate::access::ClientsSection,
+    /// Serve `GET /metrics` and count for it (default on).
+    pub metrics: Option<bool>,
 }
 
 impl GatewaySection {
@@ -76,6 +78,7 @@ impl GatewaySection {
             allowed_origins: self.allowed_origins.clone(),
             max_messages: self.max_messages.unwrap_or(DEFAULT_MAX_MESSAGES).max(1),
             clients: self.clients.clone(),
+            metrics: self.metrics.unwrap_or(true),
         }
     }
 }
@@ -125,6 +128,11 @@ pub fn running_path(state: &StateDir) -> PathBuf {
 
 pub fn log_path(state: &StateDir) -> PathBuf {
     gateway_dir(state).join("gateway.log")
+}
+
+/// The gateway's log as JSON lines: what `claw logs` reads.
+pub fn json_log_path(state: &StateDir) -> PathBuf {
+    gateway_dir(state).join("gateway.jsonl")
 }
 
 pub fn token_path(state: &StateDir) -> PathBuf {
@@ -243,6 +251,7 @@ pub async fn run(state: StateDir, options: RunOptions) -> Result<(), GatewayErro
     if running(&state).is_some_and(|r| r.pid == std::process::id()) || !path.exists() {
         let _ = std::fs::remove_file(&path);
     }
+    gateway.flush_usage();
     tracing::info!("gateway stopped after {} requests", gateway.served());
     Ok(())
 }

@@ -14,6 +14,8 @@ pub mod anthropic;
 pub mod apis;
 pub mod daemon;
 pub mod devices;
+mod meter;
+pub mod metrics;
 pub mod openai;
 mod pairing;
 mod parse;

@@ -29,6 +29,10 @@ impl WireApi for ChatCompletions {
         "/v1/chat/completions"
     }
 
+    fn name(&self) -> &'static str {
+        "openai-chat"
+    }
+
     fn tool_id_prefix(&self) -> &'static str {
         "call_"
     }

@@ -43,6 +43,10 @@ impl WireApi for Responses {
         "/v1/responses"
     }
 
+    fn name(&self) -> &'static str {
+        "openai-responses"
+    }
+
     fn tool_id_prefix(&self) -> &'static str {
         "call_"
     }

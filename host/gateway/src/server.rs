@@ -17,15 +17,18 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
+use tracing::Instrument;
 
 use crate::access::{self, Admission, Caller, Clients};
 use crate::apis;
+use crate::meter::Meter;
 use crate::reply::Reply;
 use crate::wire::WireApi;
 use crate::{ApiError, ApiRequest, anthropic, openai};
 use claw_core::app::{Agent, App};
 use claw_core::router::{CooldownBook, Delivery, RunOutcome};
 use claw_core::state::StateDir;
+use claw_core::usage::{Recorder, UsageSection};
 use claw_plugin_host::{Headless, Runtime};
 use claw_types::ClientClass;
 
@@ -45,6 +48,8 @@ pub struct Settings {
     pub max_messages: usize,
     /// Limits of paired devices (`gateway.clients`).
     pub clients: crate::access::ClientsSection,
+    /// `GET /metrics` is served and fed.
+    pub metrics: bool,
 }
 
 impl Default for Settings {
@@ -77,6 +82,8 @@ pub struct Gateway {
     pub(crate) devices: Arc<claw_core::devices::DeviceStore>,
     /// What each device has used, against its limits.
     pub(crate) clients: Arc<Clients>,
+    /// Where each finished model request is counted and recorded.
+    pub(crate) sinks: crate::meter::Sinks,
 }
 
 impl Gateway {
@@ -90,7 +97,12 @@ impl Gateway {
         let cooldowns = app.cooldowns();
         let devices = crate::pairing::store(&state);
         let clients = Arc::new(Clients::new(settings.clients.clone()));
+        let sinks = crate::meter::Sinks {
+            metrics: settings.metrics.then(crate::metrics::Metrics::new),
+            recorder: start_recorder(&state, &app),
+        };
         Gateway {
+            sinks,
             devices,
             clients,
             runtime,
@@ -119,6 +131,15 @@ impl Gateway {
             &mut *self.app.write().unwrap_or_else(|e| e.into_inner()),
             Arc::new(app),
         )
+    }
+
+    /// Wait (bounded) until the usage rows of finished requests are written.
+    pub fn flush_usage(&self) {
+        if let Some(r) = &self.sinks.recorder
+            && !r.flush(Duration::from_secs(5))
+        {
+            tracing::warn!("usage ledger: the last rows were not written within 5 s of shutdown");
+        }
     }
 
     pub fn served(&self) -> u64 {
@@ -243,7 +264,13 @@ impl Gateway {
         let started = Instant::now();
         let (method, path) = (req.method().clone(), req.uri().path().to_string());
         self.in_flight.fetch_add(1, Ordering::Relaxed);
-        let response = self.route(req, &id).await;
+        // Every line logged for this request (the router's attempts too) carries its id.
+        let span = crate::meter::request_span(&id);
+        let mut response = self.route(req, &id).instrument(span).await;
+        // The id in the log and the usage ledger, for the client to quote.
+        if let Ok(value) = http::HeaderValue::from_str(&id) {
+            response.headers_mut().insert("x-request-id", value);
+        }
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
         self.served.fetch_add(1, Ordering::Relaxed);
         tracing::info!(request = %id, %peer, %method, %path, status = response.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
@@ -296,6 +323,9 @@ impl Gateway {
         match (&method, path.as_str(), api) {
             (&Method::POST, _, Some(api)) => self.chat(api, body, &headers, id, &caller).await,
             (&Method::POST, "/v1/messages/count_tokens", _) => count_tokens(&body, &headers),
+            (&Method::GET, "/metrics", _) if self.sinks.metrics.is_some() => {
+                self.metrics_response()
+            }
             (&Method::GET, "/v1/models", _) => {
                 json_response(StatusCode::OK, &openai::models(&self.app().catalog))
             }
@@ -452,27 +482,28 @@ impl Gateway {
             Ok(a) => a,
             Err(over) => return over_limit(api, over),
         };
+        let mut meter = Meter::start(id, caller, api.name(), req.stream, chain.first());
         if req.stream {
-            return crate::stream::respond(
-                self.clone(),
-                api,
-                app,
-                chain,
-                req,
-                id.to_string(),
-                admission,
-            )
-            .await;
+            return crate::stream::respond(self.clone(), api, app, chain, req, admission, meter)
+                .await;
         }
         let mut reply = api.reply();
-        let mut deliver = |d: Delivery| {
-            if let Delivery::Event(e) = d {
+        let mut deliver = |d: Delivery| match d {
+            Delivery::Event(e) => {
                 reply.push(&e);
             }
+            Delivery::Committed(_) => meter.committed(),
         };
         let outcome = self.route_request(&app, &chain, &req, &mut deliver).await;
         log_outcome(id, &outcome, &reply);
         count_tokens_of(admission.as_ref(), &reply);
+        meter.finish(
+            &self.sinks,
+            &app,
+            &chain,
+            Some(&outcome),
+            reply.usage.as_ref(),
+        );
         if outcome.ok {
             json_response(StatusCode::OK, &api.response(&req, &reply))
         } else {
@@ -534,6 +565,47 @@ impl Gateway {
     ) -> RunOutcome {
         app.route(&self.cooldowns, chain, &req.prompt, deliver)
             .await
+    }
+}
+
+impl Gateway {
+    fn metrics_response(&self) -> Response<Body> {
+        let text = (self.sinks.metrics.as_ref())
+            .map(|m| m.render(&self.app().registry, self.in_flight()))
+            .unwrap_or_default();
+        Response::builder()
+            .status(StatusCode::OK)
+            .header(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )
+            .body(Full::new(Bytes::from(text)).boxed())
+            .expect("a valid response")
+    }
+}
+
+/// The usage ledger's writer, unless `usage.enabled` is false. A bad `usage`
+/// section is reported and the defaults used: recording is no reason to refuse requests.
+fn start_recorder(state: &StateDir, app: &App) -> Option<Recorder> {
+    let section = app
+        .config
+        .section::<UsageSection>("usage")
+        .unwrap_or_else(|e| {
+            tracing::warn!("{e}; the usage ledger uses its defaults");
+            UsageSection::default()
+        });
+    if !section.enabled {
+        return None;
+    }
+    let path = claw_core::usage::ledger_path(state);
+    match Recorder::start(path, section.retention()) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::warn!(
+                "usage ledger: cannot start its writer thread: {e}; usage is not recorded"
+            );
+            None
+        }
     }
 }
 

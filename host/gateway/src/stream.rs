@@ -14,8 +14,10 @@ use http::{Response, StatusCode, header};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
 
 use crate::access::Admission;
+use crate::meter::Meter;
 use crate::server::{Body, Gateway, count_tokens_of, error_response, log_outcome};
 use crate::wire::WireApi;
 use crate::{ApiError, ApiRequest};
@@ -33,55 +35,63 @@ pub(crate) async fn respond(
     app: Arc<App>,
     chain: Vec<ModelRef>,
     req: ApiRequest,
-    id: String,
     admission: Option<Admission>,
+    mut meter: Meter,
 ) -> Response<Body> {
+    let id = meter.request_id().to_string();
     // The error response when every candidate failed before committing.
     let (head_tx, head_rx) = oneshot::channel::<Result<(), Response<Body>>>();
     let (frames_tx, frames_rx) = mpsc::channel::<Bytes>(CHANNEL_FRAMES);
-    tokio::spawn(async move {
-        let mut encoder = api.encoder(&req);
-        let mut head = Some(head_tx);
-        let queue = Mutex::new(VecDeque::new());
-        let routed = {
-            let mut deliver = |d: Delivery| {
-                let frame = match d {
-                    Delivery::Committed(_) => {
-                        if let Some(h) = head.take() {
-                            let _ = h.send(Ok(()));
+    tokio::spawn(
+        async move {
+            let mut encoder = api.encoder(&req);
+            let mut head = Some(head_tx);
+            let queue = Mutex::new(VecDeque::new());
+            let routed = {
+                let mut deliver = |d: Delivery| {
+                    let frame = match d {
+                        Delivery::Committed(_) => {
+                            meter.committed();
+                            if let Some(h) = head.take() {
+                                let _ = h.send(Ok(()));
+                            }
+                            encoder.start()
                         }
-                        encoder.start()
+                        Delivery::Event(e) => encoder.event(&e),
+                    };
+                    if !frame.is_empty() {
+                        lock(&queue).push_back(Bytes::from(frame));
                     }
-                    Delivery::Event(e) => encoder.event(&e),
                 };
-                if !frame.is_empty() {
-                    lock(&queue).push_back(Bytes::from(frame));
+                let route = gateway.route_request(&app, &chain, &req, &mut deliver);
+                pump(route, &queue, &frames_tx).await
+            };
+            let Some(outcome) = routed else {
+                tracing::info!(request = %id, "the client went away; stopped the reply");
+                meter.finish(&gateway.sinks, &app, &chain, None, None);
+                return;
+            };
+            log_outcome(&id, &outcome, encoder.reply());
+            // The device's stream slot is held until here.
+            count_tokens_of(admission.as_ref(), encoder.reply());
+            let usage = encoder.reply().usage;
+            meter.finish(&gateway.sinks, &app, &chain, Some(&outcome), usage.as_ref());
+            let last = match (outcome.ok, head) {
+                (true, _) => encoder.finish(),
+                (false, Some(h)) => {
+                    let _ = h.send(Err(gateway.failure_response(api, &outcome)));
+                    return;
+                }
+                (false, None) => {
+                    let error = outcome.error.clone();
+                    let error = error.unwrap_or_else(|| "the reply failed".into());
+                    encoder.error(&ApiError::new(502, "api_error", error))
                 }
             };
-            let route = gateway.route_request(&app, &chain, &req, &mut deliver);
-            pump(route, &queue, &frames_tx).await
-        };
-        let Some(outcome) = routed else {
-            tracing::info!(request = %id, "the client went away; stopped the reply");
-            return;
-        };
-        log_outcome(&id, &outcome, encoder.reply());
-        // The device's stream slot is held until here.
-        count_tokens_of(admission.as_ref(), encoder.reply());
-        let last = match (outcome.ok, head) {
-            (true, _) => encoder.finish(),
-            (false, Some(h)) => {
-                let _ = h.send(Err(gateway.failure_response(api, &outcome)));
-                return;
-            }
-            (false, None) => {
-                let error = outcome.error.clone();
-                let error = error.unwrap_or_else(|| "the reply failed".into());
-                encoder.error(&ApiError::new(502, "api_error", error))
-            }
-        };
-        let _ = frames_tx.send(Bytes::from(last)).await;
-    });
+            let _ = frames_tx.send(Bytes::from(last)).await;
+        }
+        .in_current_span(),
+    );
     match head_rx.await {
         Ok(Ok(())) => {
             let stream = futures::stream::unfold(frames_rx, |mut rx| async move {

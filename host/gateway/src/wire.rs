@@ -15,6 +15,9 @@ pub trait WireApi: Sync {
     /// The path its model requests are POSTed to.
     fn path(&self) -> &'static str;
 
+    /// Its name in the usage ledger (`openai-chat`, `openai-responses`, `anthropic-messages`).
+    fn name(&self) -> &'static str;
+
     /// A header that may carry the gateway token besides `Authorization: Bearer`.
     fn token_header(&self) -> Option<&'static str> {
         None

@@ -9,6 +9,7 @@ pub mod fs;
 pub mod json;
 mod model;
 mod reason;
+pub mod telemetry;
 pub mod text;
 
 pub use auth::{AuthInfo, AuthMethod, Credential, LoginResult, MethodKind};

@@ -5,7 +5,7 @@
 //! CLAW_BENCH_QUICK=1 CLAW_BENCH_ONLY=load,call cargo bench -p claw --bench suite   # two sections, quickly
 //! ```
 //!
-//! Eight sections, each bounded in count and time (see docs/benchmarks.md for
+//! Nine sections, each bounded in count and time (see docs/benchmarks.md for
 //! what each figure means and how it is measured), one file each:
 //!
 //! 1. `load.rs`: plugin load, in-process: cold (compile) and warm (cached
@@ -29,7 +29,9 @@
 //!    says why not);
 //! 8. `native.rs`: the bundled echo plugin as a native library against the
 //!    same plugin as a component: call overhead in-process, and a request
-//!    through one gateway to each.
+//!    through one gateway to each;
+//! 9. `ops.rs`: the usage ledger and `/metrics` on against off, two gateways
+//!    interleaved: added c1 latency and c64 throughput.
 //!
 //! Shared: `setup.rs` (the stand-in upstream, state dirs, starting the claw
 //! gateway and other processes, in-process plugin helpers), `http.rs` (the
@@ -42,7 +44,7 @@
 //! requests (for trying the suite out; not for published figures);
 //! `CLAW_BENCH_ONLY=<section,...>` runs only the sections listed, by number or
 //! by name (`load`, `call`, `latency`, `throughput`, `reload`, `memory`,
-//! `peer`, `native`), e.g. `2`, `3,4,6` or `load,call` (sections 3, 4 and 6 share one
+//! `peer`, `native`, `ops`), e.g. `2`, `3,4,6` or `load,call` (sections 3, 4 and 6 share one
 //! gateway, started for any of them; 3b and 3c run with 3, 3d whenever
 //! `CLAW_BENCH_BASELINE` is set and the gateway runs);
 //! `CLAW_BENCH_BASELINE=<path to another claw binary>` adds before/after rows:
@@ -62,6 +64,7 @@ mod latency;
 mod load;
 mod memory;
 mod native;
+mod ops;
 mod peer;
 mod procfs;
 mod reload;
@@ -79,7 +82,7 @@ use crate::report::Report;
 use crate::upstream::Upstream;
 
 /// The sections' names, for CLAW_BENCH_ONLY: section `n` is `SECTIONS[n - 1]`.
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "load",
     "call",
     "latency",
@@ -88,6 +91,7 @@ const SECTIONS: [&str; 8] = [
     "memory",
     "peer",
     "native",
+    "ops",
 ];
 
 /// Whether section `n` runs: all, or those listed in CLAW_BENCH_ONLY by number
@@ -157,6 +161,10 @@ fn main() {
     if wants(8) {
         section("8. native against WebAssembly (echo built both ways)");
         report.native = native::bench();
+    }
+    if wants(9) {
+        section("9. usage ledger and metrics: on against off (c1 latency, c64 throughput)");
+        report.ops = ops::bench(&direct, &upstream);
     }
 
     report.total = started.elapsed();

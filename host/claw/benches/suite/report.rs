@@ -11,6 +11,7 @@ use crate::latency::{Floors, Level};
 use crate::load::LoadFigures;
 use crate::memory::ClawMemory;
 use crate::native::NativeFigures;
+use crate::ops::Ops;
 use crate::peer::PeerFigures;
 use crate::procfs::load_average;
 use crate::reload::ReloadFigures;
@@ -31,6 +32,7 @@ pub struct Report {
     pub reload: ReloadFigures,
     pub peer: PeerFigures,
     pub native: NativeFigures,
+    pub ops: Ops,
     pub total: Duration,
 }
 
@@ -114,6 +116,7 @@ impl Report {
         self.reload.rows(&mut t);
         self.claw_memory.rows(peer, &mut t);
         self.native.rows(&mut t);
+        self.ops.rows(&mut t);
         t.rows
     }
 

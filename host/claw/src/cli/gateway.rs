@@ -23,13 +23,16 @@ pub struct ServeArgs {
     /// Reload when a plugin file or the config changes (for plugin authors).
     #[arg(long)]
     watch: bool,
+    /// Started by `claw gateway start`: log to the log file only, not to stderr.
+    #[arg(long, hide = true)]
+    pub detached: bool,
 }
 
 #[derive(Subcommand)]
 pub enum GatewayCommand {
-    /// Run in the foreground (logs to stderr).
+    /// Run in the foreground (logs to stderr, and to the file `claw logs` reads).
     Run(ServeArgs),
-    /// Run in the background (pid and port in the state dir, log in gateway/gateway.log).
+    /// Run in the background (pid and port in the state dir; `claw logs` shows its log).
     Start(ServeArgs),
     /// Stop the background gateway.
     Stop,
@@ -50,7 +53,9 @@ pub enum GatewayCommand {
 pub async fn run(command: GatewayCommand) -> anyhow::Result<ExitCode> {
     let state = StateDir::from_env()?;
     match command {
-        GatewayCommand::Run(ServeArgs { port, bind, watch }) => {
+        GatewayCommand::Run(ServeArgs {
+            port, bind, watch, ..
+        }) => {
             daemon::run(state, RunOptions { port, bind, watch }).await?;
         }
         GatewayCommand::Start(args) => {
@@ -173,7 +178,9 @@ pub fn print_summary(s: &serde_json::Value) {
 }
 
 async fn start(state: &StateDir, args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let ServeArgs { port, bind, watch } = args;
+    let ServeArgs {
+        port, bind, watch, ..
+    } = args;
     if let Some(r) = daemon::running(state) {
         println!(
             "A gateway is already running at {} (pid {}).",
@@ -191,7 +198,7 @@ async fn start(state: &StateDir, args: ServeArgs) -> anyhow::Result<ExitCode> {
         .append(true)
         .open(&log)?;
     let mut cmd = std::process::Command::new(std::env::current_exe()?);
-    cmd.args(["gateway", "run"]);
+    cmd.args(["gateway", "run", "--detached"]);
     if let Some(p) = port {
         cmd.args(["--port", &p.to_string()]);
     }
@@ -225,7 +232,7 @@ async fn start(state: &StateDir, args: ServeArgs) -> anyhow::Result<ExitCode> {
                 "  token: `claw gateway token` (file {})",
                 daemon::token_path(state).display()
             );
-            println!("  log:   {}", log.display());
+            println!("  logs:  `claw logs --follow`");
             return Ok(ExitCode::SUCCESS);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

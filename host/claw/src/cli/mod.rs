@@ -3,15 +3,20 @@
 
 mod auth;
 mod client;
+mod config;
 mod context;
 mod devices;
 mod gateway;
 mod infer;
+mod logging;
+mod logs;
 mod models;
+mod otel;
 mod plugins;
 mod prompter;
 mod scaffold;
 mod table;
+mod usage;
 
 use std::process::ExitCode;
 
@@ -58,10 +63,19 @@ enum Command {
         #[command(subcommand)]
         command: devices::DevicesCommand,
     },
+    /// What the gateway's requests used and cost, from the usage ledger.
+    Usage(usage::UsageArgs),
+    /// The gateway's log: `--follow` to watch it, `--json` for JSON lines.
+    Logs(logs::LogsArgs),
     /// Log in to providers and manage stored credentials.
     Auth {
         #[command(subcommand)]
         command: auth::AuthCommand,
+    },
+    /// Read, change and check claw.json (comments and the rest of the file are kept).
+    Config {
+        #[command(subcommand)]
+        command: config::ConfigCommand,
     },
     /// Set up a provider in one step, e.g. `--auth-choice minimax-portal`.
     Onboard {
@@ -74,17 +88,23 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // The gateway logs its requests; one-shot commands only say what went wrong.
-    let serving = matches!(
-        cli.command,
+    let who = match &cli.command {
         Command::Gateway {
-            command: gateway::GatewayCommand::Run(_)
-        }
+            command: gateway::GatewayCommand::Run(args),
+        } => logging::Logging::Gateway {
+            detached: args.detached,
+        },
+        _ => logging::Logging::Command,
+    };
+    let serving = matches!(who, logging::Logging::Gateway { .. });
+    let _log = logging::init(
+        if serving || cli.verbose {
+            "info"
+        } else {
+            "error"
+        },
+        who,
     );
-    init_logging(if serving || cli.verbose {
-        "info"
-    } else {
-        "error"
-    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -102,8 +122,11 @@ pub fn main() -> ExitCode {
             Command::Models { command } => models::run(command).await,
             Command::Auth { command } => auth::run(command).await,
             Command::Devices { command } => devices::run(command).await,
+            Command::Usage(args) => usage::run(args).await,
+            Command::Logs(args) => logs::run(args).await,
             Command::Gateway { command } => gateway::run(command).await,
             Command::Onboard { auth_choice } => auth::onboard(&auth_choice).await,
+            Command::Config { command } => config::run(command).await,
         }
     });
     match result {
@@ -113,17 +136,4 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Logs go to stderr; `CLAW_LOG` takes a tracing filter (e.g. `claw=debug`).
-fn init_logging(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CLAW_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .with_target(false)
-        .try_init();
 }

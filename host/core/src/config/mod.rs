@@ -1,12 +1,16 @@
 //! `claw.json`: read as JSON5, edited in place without losing anything else.
 //!
 //! The file is kept as a JSON value so an edit (e.g. `claw plugins disable x`)
-//! changes exactly one entry and keeps every other key and its order. Typed
+//! changes exactly one entry and keeps every other key and its order; a save
+//! replays the edits on the original text, so comments stay too. Typed
 //! views (like [`PluginsConfig`]) are read from that value on demand, with
 //! `${VAR}` substituted in the section read only, so a missing variable in one
 //! section never breaks commands that do not use it.
 
+mod edit;
 pub mod models;
+pub mod path;
+pub mod validate;
 pub mod vars;
 
 pub use claw_plugin_host::settings::PluginsConfig;
@@ -95,8 +99,11 @@ impl PluginEdit {
 pub struct ConfigFile {
     path: PathBuf,
     value: Map<String, Value>,
-    /// The file used JSON5 syntax (comments, trailing commas...) that a save
-    /// will not keep; the original is then copied to `claw.json.bak` first.
+    /// The text as read (or last saved): a save replays `edits` on it.
+    text: String,
+    edits: Vec<edit::Edit>,
+    /// The file used JSON5 syntax (comments, trailing commas...): when a save
+    /// cannot replay the edits on it, the original goes to `claw.json.bak` first.
     json5_only: bool,
 }
 
@@ -122,6 +129,8 @@ impl ConfigFile {
             return Ok(ConfigFile {
                 path: path.into(),
                 value: Map::new(),
+                text: String::new(),
+                edits: Vec::new(),
                 json5_only: false,
             });
         }
@@ -141,6 +150,8 @@ impl ConfigFile {
             Value::Object(value) => Ok(ConfigFile {
                 path: path.into(),
                 value,
+                text: text.into(),
+                edits: Vec::new(),
                 json5_only,
             }),
             other => Err(ConfigError::NotAnObject {
@@ -212,30 +223,55 @@ impl ConfigFile {
         self.section("agents")
     }
 
-    /// The raw (unsubstituted) value at a dotted path, if any.
+    /// The raw (unsubstituted) value at a path, if any; a number indexes an array.
     pub fn get(&self, path: &[&str]) -> Option<&Value> {
         let (first, rest) = path.split_first()?;
         rest.iter()
-            .try_fold(self.value.get(*first)?, |v, k| v.get(k))
+            .try_fold(self.value.get(*first)?, |v, k| match v {
+                Value::Array(items) => items.get(k.parse::<usize>().ok()?),
+                _ => v.get(k),
+            })
     }
 
     /// Set the value at `path`, creating objects on the way; other keys stay.
+    /// A number indexes an array, whose element must exist.
     pub fn set(&mut self, path: &[&str], value: Value) -> Result<(), ConfigError> {
-        let (last, parents) = path
-            .split_last()
-            .expect("a config path has at least one key");
-        self.object_at(parents)?.insert(last.to_string(), value);
+        let mut root = Value::Object(std::mem::take(&mut self.value));
+        let done = set_in(&mut root, path, value.clone());
+        if let Value::Object(map) = root {
+            self.value = map;
+        }
+        done.map_err(|(at, detail)| ConfigError::Field {
+            path: self.path.clone(),
+            field: path::display(&path[..at]),
+            detail,
+        })?;
+        self.edits.push(edit::Edit::Set(owned(path), value));
         Ok(())
     }
 
-    /// Remove the key at `path`; returns what was there.
+    /// Remove the key (or array element) at `path`; returns what was there.
     pub fn remove(&mut self, path: &[&str]) -> Option<Value> {
         let (last, parents) = path.split_last()?;
-        let mut current = &mut self.value;
-        for key in parents {
-            current = current.get_mut(*key)?.as_object_mut()?;
-        }
-        current.shift_remove(*last)
+        let removed = match parents.split_first() {
+            None => self.value.shift_remove(*last)?,
+            Some((first, rest)) => {
+                let mut current = self.value.get_mut(*first)?;
+                for key in rest {
+                    current = child_mut(current, key)?;
+                }
+                match current {
+                    Value::Object(map) => map.shift_remove(*last)?,
+                    Value::Array(items) => {
+                        let i = last.parse::<usize>().ok().filter(|i| *i < items.len())?;
+                        items.remove(i)
+                    }
+                    _ => return None,
+                }
+            }
+        };
+        self.edits.push(edit::Edit::Remove(owned(path)));
+        Some(removed)
     }
 
     /// Set `plugins.entries.<id>.enabled`, creating the objects on the way.
@@ -258,41 +294,34 @@ impl ConfigFile {
         }
     }
 
-    /// The object at `path`, created if missing; an error if something else is there.
-    fn object_at(&mut self, path: &[&str]) -> Result<&mut Map<String, Value>, ConfigError> {
-        let file = self.path.clone();
-        let mut current = &mut self.value;
-        for (i, key) in path.iter().enumerate() {
-            let slot = current
-                .entry(key.to_string())
-                .or_insert_with(|| Value::Object(Map::new()));
-            let found = kind(slot);
-            current = slot.as_object_mut().ok_or_else(|| ConfigError::Field {
-                path: file.clone(),
-                field: path[..=i].join("."),
-                detail: format!("must be an object, found {found}; fix it before claw can edit it"),
-            })?;
-        }
-        Ok(current)
-    }
-
-    /// Write the config atomically (temp file, fsync, rename). Returns the backup
-    /// path when the original used JSON5-only syntax that this save drops.
+    /// Write the config atomically (temp file, fsync, rename), replaying the
+    /// edits on the file's text so comments and layout stay. When they cannot
+    /// be replayed the file is rewritten as plain JSON; if that drops JSON5
+    /// syntax, the original is copied first and its path returned.
     pub fn save(&mut self) -> Result<Option<PathBuf>, ConfigError> {
         let werr = |source| ConfigError::Write {
             path: self.path.clone(),
             source,
         };
+        let replayed = match self.text.trim().is_empty() {
+            true => None,
+            false => edit::replay(&self.text, &self.edits, &self.value),
+        };
         let mut backup = None;
-        if self.json5_only && self.path.exists() {
-            let bak = self.path.with_extension("json.bak");
-            std::fs::copy(&self.path, &bak).map_err(werr)?;
-            backup = Some(bak);
-            self.json5_only = false;
-        }
-        let mut text =
-            serde_json::to_string_pretty(&self.value).expect("a JSON value always serializes");
-        text.push('\n');
+        let text = match replayed {
+            Some(text) => text,
+            None => {
+                if self.json5_only && self.path.exists() {
+                    let bak = self.path.with_extension("json.bak");
+                    std::fs::copy(&self.path, &bak).map_err(werr)?;
+                    backup = Some(bak);
+                }
+                let mut text = serde_json::to_string_pretty(&self.value)
+                    .expect("a JSON value always serializes");
+                text.push('\n');
+                text
+            }
+        };
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             claw_types::fs::create_private_dir(dir).map_err(werr)?;
         }
@@ -301,8 +330,65 @@ impl ConfigFile {
         let _ = claw_types::fs::remove_stale_temps(&self.path, Some(STALE_TEMP_AGE));
         let mode = file_mode(&self.path);
         claw_types::fs::write_atomic(&self.path, text.as_bytes(), Some(mode)).map_err(werr)?;
+        self.json5_only = serde_json::from_str::<Value>(&text).is_err();
+        self.text = text;
+        self.edits.clear();
         Ok(backup)
     }
+}
+
+fn owned(path: &[&str]) -> Vec<String> {
+    path.iter().map(|k| k.to_string()).collect()
+}
+
+/// `ConfigFile::set` on the whole file as a value. An error names how many
+/// segments of `path` lead to the value that is in the way, and what is wrong.
+fn set_in(root: &mut Value, path: &[&str], value: Value) -> Result<(), (usize, String)> {
+    let Some((last, parents)) = path.split_last() else {
+        return Err((0, "is empty: a path names at least one key".into()));
+    };
+    let mut current = root;
+    for (i, key) in parents.iter().enumerate() {
+        current = match current {
+            Value::Object(map) => map
+                .entry(key.to_string())
+                .or_insert_with(|| Value::Object(Map::new())),
+            Value::Array(items) => element(items, key).map_err(|e| (i, e))?,
+            other => return Err((i, not_a_container(other, path))),
+        };
+    }
+    match current {
+        Value::Object(map) => {
+            map.insert(last.to_string(), value);
+        }
+        Value::Array(items) => *element(items, last).map_err(|e| (parents.len(), e))? = value,
+        other => return Err((parents.len(), not_a_container(other, path))),
+    }
+    Ok(())
+}
+
+fn child_mut<'a>(value: &'a mut Value, key: &str) -> Option<&'a mut Value> {
+    match value {
+        Value::Object(map) => map.get_mut(key),
+        Value::Array(items) => items.get_mut(key.parse::<usize>().ok()?),
+        _ => None,
+    }
+}
+
+fn element<'a>(items: &'a mut [Value], key: &str) -> Result<&'a mut Value, String> {
+    let len = items.len();
+    key.parse::<usize>()
+        .ok()
+        .and_then(|i| items.get_mut(i))
+        .ok_or_else(|| format!("is an array of {len}; it has no element [{key}]"))
+}
+
+fn not_a_container(found: &Value, path: &[&str]) -> String {
+    format!(
+        "must be an object, found {}; claw cannot set `{}` inside it",
+        kind(found),
+        path::display(path)
+    )
 }
 
 /// A temp file of claw.json this old was left by a save that never finished.
@@ -339,11 +425,11 @@ fn resolve_path(base: &Path, p: &Path) -> PathBuf {
 }
 
 /// The deepest nesting of arrays and objects claw.json may have (serde_json's limit).
-const MAX_DEPTH: usize = 128;
+pub(crate) const MAX_DEPTH: usize = 128;
 
 /// How deeply JSON5 `text` nests arrays and objects, counted up to just past
 /// `MAX_DEPTH`. Brackets in strings and comments do not count.
-fn nesting_depth(text: &str) -> usize {
+pub(crate) fn nesting_depth(text: &str) -> usize {
     let (mut depth, mut max) = (0, 0);
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -389,191 +475,4 @@ fn nesting_depth(text: &str) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn write(dir: &Path, text: &str) -> PathBuf {
-        let path = dir.join("claw.json");
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
-    #[test]
-    fn enabling_a_plugin_keeps_every_other_key_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = write(
-            dir.path(),
-            r#"{"zeta": 1, "plugins": {"deny": ["x"], "entries": {"a": {"config": {"k": 2}}}}, "alpha": [true]}"#,
-        );
-        let mut cfg = ConfigFile::load(&path).unwrap();
-        cfg.set_plugin_enabled("a", false).unwrap();
-        cfg.set_plugin_enabled("b", true).unwrap();
-        assert_eq!(cfg.save().unwrap(), None);
-        let saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        assert_eq!(
-            saved,
-            serde_json::json!({"zeta": 1, "plugins": {"deny": ["x"], "entries": {"a": {"config": {"k": 2}, "enabled": false}, "b": {"enabled": true}}}, "alpha": [true]})
-        );
-        let keys: Vec<_> = saved.as_object().unwrap().keys().cloned().collect();
-        assert_eq!(keys, ["zeta", "plugins", "alpha"]);
-    }
-
-    #[test]
-    fn json5_files_are_read_and_backed_up_before_a_save_drops_comments() {
-        let dir = tempfile::tempdir().unwrap();
-        let original = "// my settings\n{ plugins: { deny: ['x',], }, }\n";
-        let path = write(dir.path(), original);
-        let mut cfg = ConfigFile::load(&path).unwrap();
-        assert_eq!(cfg.plugins().unwrap().deny, vec!["x".to_string()]);
-        cfg.set_plugin_enabled("y", true).unwrap();
-        let backup = cfg.save().unwrap().expect("a backup of the JSON5 original");
-        assert_eq!(std::fs::read_to_string(backup).unwrap(), original);
-    }
-
-    #[test]
-    fn bad_files_say_where_and_change_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = write(dir.path(), "{ plugins: ");
-        let err = ConfigFile::load(&path).unwrap_err().to_string();
-        assert!(
-            err.contains("is not valid JSON5") && err.contains("claw changed nothing"),
-            "{err}"
-        );
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{ plugins: ");
-
-        let path = write(dir.path(), "[1]");
-        assert!(
-            ConfigFile::load(&path)
-                .unwrap_err()
-                .to_string()
-                .contains("the top level must be an object ({ ... }), found an array")
-        );
-
-        let path = write(
-            dir.path(),
-            r#"{"plugins": {"entries": {"a": {"enabled": "yes"}}}}"#,
-        );
-        let err = ConfigFile::load(&path)
-            .unwrap()
-            .plugins()
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("`plugins.entries.a.enabled` is not valid")
-                && err.contains("expected a boolean"),
-            "{err}"
-        );
-
-        let path = write(dir.path(), r#"{"plugins": {"entries": 3}}"#);
-        let mut cfg = ConfigFile::load(&path).unwrap();
-        let err = cfg.set_plugin_enabled("a", true).unwrap_err().to_string();
-        assert!(
-            err.contains("`plugins.entries` must be an object, found a number"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn deep_nesting_is_an_error_not_a_stack_overflow() {
-        // Found with the `config` fuzz target's binary: json5 recursed until the stack overflowed.
-        let path = Path::new("claw.json");
-        let nested = |open: &str, close: &str, n: usize| {
-            format!("{{a: {}1{}}}", open.repeat(n), close.repeat(n))
-        };
-        for deep in [nested("[", "]", 100_000), nested("{a: ", "}", 100_000)] {
-            let err = ConfigFile::parse(path, &deep).unwrap_err().to_string();
-            assert!(
-                err.contains("nest more than 128 levels deep")
-                    && err.contains("claw changed nothing"),
-                "{err}"
-            );
-        }
-        assert!(ConfigFile::parse(path, &nested("[", "]", MAX_DEPTH - 1)).is_ok());
-        // Brackets in strings and comments are not nesting.
-        let text = format!(
-            "{{a: '{0}\\'{0}', b: \"{1}\\\"{1}\", // {0}\n /* {1} */ c: [[1]]}}",
-            "[".repeat(500),
-            "{".repeat(500)
-        );
-        assert_eq!(nesting_depth(&text), 3);
-        assert!(ConfigFile::parse(path, &text).is_ok());
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn saves_are_0600_or_stricter_whatever_the_file_had() {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        let chmod = |p: &Path, m: u32| {
-            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
-        };
-        let dir = tempfile::tempdir().unwrap();
-        // A new file, in a state dir that does not exist yet.
-        let path = dir.path().join("state/claw.json");
-        let mut cfg = ConfigFile::load(&path).unwrap();
-        cfg.set_plugin_enabled("echo", false).unwrap();
-        cfg.save().unwrap();
-        assert_eq!(mode(&path), 0o600);
-        assert_eq!(mode(path.parent().unwrap()), 0o700);
-        // 0600 stays 0600 (it became 0644 with the umask's mode before);
-        // 0644 becomes 0600; 0400 stays 0400.
-        for (before, after) in [
-            (0o600, 0o600),
-            (0o644, 0o600),
-            (0o666, 0o600),
-            (0o400, 0o400),
-        ] {
-            let path = write(dir.path(), r#"{"env": {"KEY": "sk-1"}}"#);
-            chmod(&path, before);
-            let mut cfg = ConfigFile::load(&path).unwrap();
-            cfg.set_plugin_enabled("echo", false).unwrap();
-            cfg.save().unwrap();
-            assert_eq!(mode(&path), after, "{before:o}");
-            chmod(&path, 0o600);
-        }
-    }
-
-    #[test]
-    fn a_save_removes_only_old_temp_files_of_claw_json() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = write(dir.path(), "{}");
-        let old = dir.path().join(".claw.json.tmp-12345");
-        let fresh = dir.path().join(".claw.json.tmp-777-1");
-        std::fs::write(&old, r#"{"env": {"KEY": "sk-old"}}"#).unwrap();
-        std::fs::write(&fresh, r#"{"env": {"KEY": "sk-live"}}"#).unwrap();
-        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
-        std::fs::File::options()
-            .write(true)
-            .open(&old)
-            .unwrap()
-            .set_modified(hour_ago)
-            .unwrap();
-        let mut cfg = ConfigFile::load(&path).unwrap();
-        cfg.set_plugin_enabled("echo", true).unwrap();
-        cfg.save().unwrap();
-        assert!(!old.exists(), "a temp file an hour old is a killed save's");
-        assert!(fresh.exists(), "a fresh one may be another writer's");
-    }
-
-    #[test]
-    fn user_written_variables_in_plugin_config_are_substituted() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = write(
-            dir.path(),
-            r#"{"env": {"MY_REGION": "eu"}, "plugins": {"entries": {"a": {"config": {"region": "${MY_REGION}"}}}}}"#,
-        );
-        let plugins = ConfigFile::load(&path).unwrap().plugins().unwrap();
-        assert_eq!(
-            plugins.entries["a"].config,
-            Some(serde_json::json!({"region": "eu"}))
-        );
-    }
-
-    #[test]
-    fn a_missing_file_is_an_empty_config() {
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = ConfigFile::load(&dir.path().join("claw.json")).unwrap();
-        let plugins = cfg.plugins().unwrap();
-        assert!(plugins.enabled && plugins.allow.is_none() && plugins.entries.is_empty());
-    }
-}
+mod tests;

@@ -6,10 +6,12 @@
 pub mod backend;
 pub mod cooldown;
 mod policy;
+mod span;
 
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use tracing::Instrument;
 
 use crate::catalog::Catalog;
 use crate::config::models::FailoverSettings;
@@ -183,7 +185,11 @@ impl<B: Backend> Router<'_, B> {
             }
             let is_last = Some(i) == last_runnable;
             let started = Instant::now();
-            let result = self.attempt(target, prompt, is_last, deliver).await;
+            let span = span::attempt(target);
+            let result = self
+                .attempt(target, prompt, is_last, deliver)
+                .instrument(span.clone())
+                .await;
             let latency_ms = started.elapsed().as_millis() as u64;
             match result {
                 AttemptResult::Done {
@@ -191,6 +197,7 @@ impl<B: Backend> Router<'_, B> {
                     usage,
                     stop_reason,
                 } => {
+                    span::done(&span, target, usage.as_ref(), stop_reason.as_deref());
                     self.cooldowns.record_success(target);
                     attempts.push(Attempt {
                         provider: target.provider.clone(),
@@ -213,6 +220,7 @@ impl<B: Backend> Router<'_, B> {
                     };
                 }
                 AttemptResult::Failed { failure, committed } => {
+                    span::failed(&span, failure.reason);
                     self.cooldowns
                         .record_failure(target, &failure, &self.settings);
                     attempts.push(Attempt {

@@ -1,0 +1,221 @@
+//! `GET /metrics`: Prometheus text, from the `prometheus` crate's registry.
+//! Counters and histograms are fed by `meter` as each model request ends;
+//! plugin health and requests in flight are read when scraped.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use prometheus::{
+    CounterVec, Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+use claw_core::registry::Registry as Plugins;
+use claw_types::Usage;
+
+/// Distinct `provider/model` label pairs at most: a client can name models no
+/// catalog lists, and each pair is a series kept forever. Past it: `other`.
+const MAX_MODELS: usize = 256;
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
+
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    attempts: IntCounterVec,
+    fallbacks: IntCounter,
+    tokens: IntCounterVec,
+    cost: CounterVec,
+    ttft: HistogramVec,
+    duration: HistogramVec,
+    plugin_health: IntGaugeVec,
+    inflight: IntGauge,
+    /// The models labelled so far, by provider, and how many.
+    models: Mutex<(HashMap<String, HashSet<String>>, usize)>,
+}
+
+/// What one finished request adds.
+pub(crate) struct Observation<'a> {
+    /// Who answered, or the first candidate when nobody did.
+    pub provider: &'a str,
+    pub model: &'a str,
+    pub outcome: &'static str,
+    /// `(provider, model, reason)` per candidate tried or skipped; `ok` for the answer.
+    pub attempts: Vec<(&'a str, &'a str, &'static str)>,
+    pub fallback: bool,
+    pub usage: Option<&'a Usage>,
+    pub cost_usd: Option<f64>,
+    pub ttft_secs: Option<f64>,
+    pub duration_secs: f64,
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("a valid metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("registered once");
+            c
+        };
+        let histogram = |name: &str, help: &str| {
+            let opts = HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec());
+            let h = HistogramVec::new(opts, &["provider", "model"]).expect("a valid metric");
+            registry
+                .register(Box::new(h.clone()))
+                .expect("registered once");
+            h
+        };
+        let requests = counter(
+            "claw_requests_total",
+            "Model requests that ended, by the model that answered (or was asked for) and outcome (ok, error, cancelled).",
+            &["provider", "model", "outcome"],
+        );
+        let attempts = counter(
+            "claw_attempts_total",
+            "Candidates tried or skipped, by reason (ok for the one that answered).",
+            &["provider", "model", "reason"],
+        );
+        let tokens = counter(
+            "claw_tokens_total",
+            "Tokens, by kind (input, output, cache_read, cache_write, reasoning).",
+            &["provider", "model", "kind"],
+        );
+        let fallbacks = IntCounter::new(
+            "claw_fallbacks_total",
+            "Requests answered by a fallback instead of the model asked for.",
+        )
+        .expect("a valid metric");
+        let cost = CounterVec::new(
+            Opts::new(
+                "claw_cost_usd_total",
+                "Cost in USD from the models' configured prices.",
+            ),
+            &["provider", "model"],
+        )
+        .expect("a valid metric");
+        let plugin_health = IntGaugeVec::new(
+            Opts::new(
+                "claw_plugin_health",
+                "1 for each plugin's current status (loaded, degraded, disabled, error).",
+            ),
+            &["plugin", "status"],
+        )
+        .expect("a valid metric");
+        let inflight = IntGauge::new("claw_inflight_requests", "HTTP requests being handled now.")
+            .expect("a valid metric");
+        for c in [
+            Box::new(fallbacks.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(cost.clone()),
+            Box::new(plugin_health.clone()),
+            Box::new(inflight.clone()),
+        ] {
+            registry.register(c).expect("registered once");
+        }
+        let ttft = histogram(
+            "claw_ttft_seconds",
+            "Time from a model request's arrival to its first content.",
+        );
+        let duration = histogram(
+            "claw_request_duration_seconds",
+            "Time from a model request's arrival to its end.",
+        );
+        Metrics {
+            registry,
+            requests,
+            attempts,
+            fallbacks,
+            tokens,
+            cost,
+            ttft,
+            duration,
+            plugin_health,
+            inflight,
+            models: Mutex::default(),
+        }
+    }
+
+    pub(crate) fn observe(&self, o: &Observation) {
+        let (p, m) = self.labels(o.provider, o.model);
+        self.requests.with_label_values(&[p, m, o.outcome]).inc();
+        for (ap, am, reason) in &o.attempts {
+            let (ap, am) = self.labels(ap, am);
+            self.attempts.with_label_values(&[ap, am, reason]).inc();
+        }
+        if o.fallback {
+            self.fallbacks.inc();
+        }
+        if let Some(u) = o.usage {
+            for (kind, n) in [
+                ("input", u.input_tokens),
+                ("output", u.output_tokens),
+                ("cache_read", u.cache_read_tokens),
+                ("cache_write", u.cache_write_tokens),
+                ("reasoning", u.reasoning_tokens),
+            ] {
+                self.tokens
+                    .with_label_values(&[p, m, kind])
+                    .inc_by(u64::from(n));
+            }
+        }
+        if let Some(usd) = o.cost_usd {
+            self.cost.with_label_values(&[p, m]).inc_by(usd);
+        }
+        if let Some(t) = o.ttft_secs {
+            self.ttft.with_label_values(&[p, m]).observe(t);
+        }
+        self.duration
+            .with_label_values(&[p, m])
+            .observe(o.duration_secs);
+    }
+
+    /// The labels for a model: itself, or `other` once `MAX_MODELS` are in use.
+    fn labels<'a>(&self, provider: &'a str, model: &'a str) -> (&'a str, &'a str) {
+        let mut seen = self.models.lock().unwrap_or_else(|e| e.into_inner());
+        if seen
+            .0
+            .get(provider)
+            .is_some_and(|models| models.contains(model))
+        {
+            return (provider, model);
+        }
+        if seen.1 < MAX_MODELS {
+            seen.1 += 1;
+            seen.0
+                .entry(provider.to_string())
+                .or_default()
+                .insert(model.to_string());
+            return (provider, model);
+        }
+        ("other", "other")
+    }
+
+    /// The text a scrape gets, with the live gauges read now.
+    pub(crate) fn render(&self, plugins: &Plugins, inflight: u64) -> String {
+        self.inflight.set(inflight as i64);
+        // Plugins come and go with reloads; only the current set is reported.
+        self.plugin_health.reset();
+        for p in &plugins.plugins {
+            let status = match (&p.plugin, p.plugin.as_ref().and_then(|x| x.degraded())) {
+                (Some(_), Some(_)) => "degraded",
+                _ => p.status.as_str(),
+            };
+            self.plugin_health
+                .with_label_values(&[p.id.as_str(), status])
+                .set(1);
+        }
+        let mut out = Vec::new();
+        // Encoding into a Vec cannot fail for these metric types.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}
