@@ -93,10 +93,6 @@ impl Meter {
         meter
     }
 
-    pub(crate) fn request_id(&self) -> &str {
-        &self.request_id
-    }
-
     /// The router committed to a candidate: its first content follows.
     pub(crate) fn committed(&mut self) {
         self.first_content

@@ -219,3 +219,39 @@ impl Default for Metrics {
         Metrics::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn observe(m: &Metrics, model: &str) {
+        m.observe(&Observation {
+            provider: "p",
+            model,
+            outcome: "ok",
+            attempts: vec![("p", model, "ok")],
+            fallback: false,
+            usage: None,
+            cost_usd: None,
+            ttft_secs: None,
+            duration_secs: 0.01,
+        });
+    }
+
+    #[test]
+    fn models_a_client_makes_up_share_one_series_past_the_cap() {
+        let m = Metrics::new();
+        for i in 0..MAX_MODELS + 50 {
+            observe(&m, &format!("made-up-{i}"));
+        }
+        let text = m.render(&Plugins { plugins: vec![] }, 0);
+        let series = text
+            .lines()
+            .filter(|l| l.starts_with("claw_requests_total{"))
+            .count();
+        assert_eq!(series, MAX_MODELS + 1, "{MAX_MODELS} models and `other`");
+        assert!(
+            text.contains(r#"claw_requests_total{model="other",outcome="ok",provider="other"} 50"#)
+        );
+    }
+}

@@ -266,14 +266,16 @@ impl Gateway {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         // Every line logged for this request (the router's attempts too) carries its id.
         let span = crate::meter::request_span(&id);
-        let mut response = self.route(req, &id).instrument(span).await;
+        let mut response = self.route(req, &id).instrument(span.clone()).await;
         // The id in the log and the usage ledger, for the client to quote.
         if let Ok(value) = http::HeaderValue::from_str(&id) {
             response.headers_mut().insert("x-request-id", value);
         }
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
         self.served.fetch_add(1, Ordering::Relaxed);
-        tracing::info!(request = %id, %peer, %method, %path, status = response.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+        span.in_scope(|| {
+            tracing::info!(%peer, %method, %path, status = response.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+        });
         response
     }
 
@@ -495,7 +497,7 @@ impl Gateway {
             Delivery::Committed(_) => meter.committed(),
         };
         let outcome = self.route_request(&app, &chain, &req, &mut deliver).await;
-        log_outcome(id, &outcome, &reply);
+        log_outcome(&outcome, &reply);
         count_tokens_of(admission.as_ref(), &reply);
         meter.finish(
             &self.sinks,
@@ -640,7 +642,7 @@ fn over_limit(api: &dyn WireApi, over: access::OverLimit) -> Response<Body> {
     response
 }
 
-pub(crate) fn log_outcome(id: &str, outcome: &RunOutcome, reply: &Reply) {
+pub(crate) fn log_outcome(outcome: &RunOutcome, reply: &Reply) {
     let chosen = outcome
         .provider
         .as_ref()
@@ -659,9 +661,9 @@ pub(crate) fn log_outcome(id: &str, outcome: &RunOutcome, reply: &Reply) {
         })
         .collect();
     if outcome.ok {
-        tracing::info!(request = %id, chosen = chosen.as_deref().unwrap_or("-"), upstream_id = reply.upstream_id.as_deref().unwrap_or("-"), attempts = %attempts.join(","), "routed");
+        tracing::info!(chosen = chosen.as_deref().unwrap_or("-"), upstream_id = reply.upstream_id.as_deref().unwrap_or("-"), attempts = %attempts.join(","), "routed");
     } else {
-        tracing::warn!(request = %id, attempts = %attempts.join(","), "failed: {}", outcome.error.as_deref().unwrap_or(""));
+        tracing::warn!(attempts = %attempts.join(","), "failed: {}", outcome.error.as_deref().unwrap_or(""));
     }
 }
 

@@ -38,7 +38,6 @@ pub(crate) async fn respond(
     admission: Option<Admission>,
     mut meter: Meter,
 ) -> Response<Body> {
-    let id = meter.request_id().to_string();
     // The error response when every candidate failed before committing.
     let (head_tx, head_rx) = oneshot::channel::<Result<(), Response<Body>>>();
     let (frames_tx, frames_rx) = mpsc::channel::<Bytes>(CHANNEL_FRAMES);
@@ -67,11 +66,11 @@ pub(crate) async fn respond(
                 pump(route, &queue, &frames_tx).await
             };
             let Some(outcome) = routed else {
-                tracing::info!(request = %id, "the client went away; stopped the reply");
+                tracing::info!("the client went away; stopped the reply");
                 meter.finish(&gateway.sinks, &app, &chain, None, None);
                 return;
             };
-            log_outcome(&id, &outcome, encoder.reply());
+            log_outcome(&outcome, encoder.reply());
             // The device's stream slot is held until here.
             count_tokens_of(admission.as_ref(), encoder.reply());
             let usage = encoder.reply().usage;
