@@ -3,7 +3,7 @@
 //! plugin health and requests in flight are read when scraped.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use prometheus::{
     CounterVec, Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
@@ -21,6 +21,18 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
 ];
 
+const OUTCOMES: [&str; 3] = ["ok", "error", "cancelled"];
+const TOKEN_KINDS: [&str; 5] = ["input", "output", "cache_read", "cache_write", "reasoning"];
+
+/// The series of one `provider/model`.
+struct Series {
+    requests: [IntCounter; 3],
+    tokens: [IntCounter; 5],
+    cost: prometheus::Counter,
+    ttft: prometheus::Histogram,
+    duration: prometheus::Histogram,
+}
+
 pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
@@ -32,6 +44,8 @@ pub struct Metrics {
     duration: HistogramVec,
     plugin_health: IntGaugeVec,
     inflight: IntGauge,
+    /// Each labelled model's series, by provider and model.
+    series: Mutex<HashMap<String, HashMap<String, Arc<Series>>>>,
     /// The models labelled so far, by provider, and how many.
     models: Mutex<(HashMap<String, HashSet<String>>, usize)>,
 }
@@ -134,13 +148,16 @@ impl Metrics {
             duration,
             plugin_health,
             inflight,
+            series: Mutex::default(),
             models: Mutex::default(),
         }
     }
 
     pub(crate) fn observe(&self, o: &Observation) {
-        let (p, m) = self.labels(o.provider, o.model);
-        self.requests.with_label_values(&[p, m, o.outcome]).inc();
+        let series = self.series(o.provider, o.model);
+        if let Some(i) = OUTCOMES.iter().position(|x| *x == o.outcome) {
+            series.requests[i].inc();
+        }
         for (ap, am, reason) in &o.attempts {
             let (ap, am) = self.labels(ap, am);
             self.attempts.with_label_values(&[ap, am, reason]).inc();
@@ -149,27 +166,46 @@ impl Metrics {
             self.fallbacks.inc();
         }
         if let Some(u) = o.usage {
-            for (kind, n) in [
-                ("input", u.input_tokens),
-                ("output", u.output_tokens),
-                ("cache_read", u.cache_read_tokens),
-                ("cache_write", u.cache_write_tokens),
-                ("reasoning", u.reasoning_tokens),
-            ] {
-                self.tokens
-                    .with_label_values(&[p, m, kind])
-                    .inc_by(u64::from(n));
+            let counts = [
+                u.input_tokens,
+                u.output_tokens,
+                u.cache_read_tokens,
+                u.cache_write_tokens,
+                u.reasoning_tokens,
+            ];
+            for (counter, n) in series.tokens.iter().zip(counts) {
+                counter.inc_by(u64::from(n));
             }
         }
         if let Some(usd) = o.cost_usd {
-            self.cost.with_label_values(&[p, m]).inc_by(usd);
+            series.cost.inc_by(usd);
         }
         if let Some(t) = o.ttft_secs {
-            self.ttft.with_label_values(&[p, m]).observe(t);
+            series.ttft.observe(t);
         }
-        self.duration
-            .with_label_values(&[p, m])
-            .observe(o.duration_secs);
+        series.duration.observe(o.duration_secs);
+    }
+
+    /// One model's series, resolved once: a request then costs one map lookup,
+    /// not one per metric.
+    fn series(&self, provider: &str, model: &str) -> Arc<Series> {
+        let (p, m) = self.labels(provider, model);
+        let mut cache = self.series.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = cache.get(p).and_then(|models| models.get(m)) {
+            return s.clone();
+        }
+        let series = Arc::new(Series {
+            requests: OUTCOMES.map(|o| self.requests.with_label_values(&[p, m, o])),
+            tokens: TOKEN_KINDS.map(|k| self.tokens.with_label_values(&[p, m, k])),
+            cost: self.cost.with_label_values(&[p, m]),
+            ttft: self.ttft.with_label_values(&[p, m]),
+            duration: self.duration.with_label_values(&[p, m]),
+        });
+        cache
+            .entry(p.to_string())
+            .or_default()
+            .insert(m.to_string(), series.clone());
+        series
     }
 
     /// The labels for a model: itself, or `other` once `MAX_MODELS` are in use.
@@ -247,7 +283,7 @@ mod tests {
         let text = m.render(&Plugins { plugins: vec![] }, 0);
         let series = text
             .lines()
-            .filter(|l| l.starts_with("claw_requests_total{"))
+            .filter(|l| l.starts_with("claw_requests_total{") && l.contains(r#"outcome="ok""#))
             .count();
         assert_eq!(series, MAX_MODELS + 1, "{MAX_MODELS} models and `other`");
         assert!(

@@ -14,8 +14,6 @@ use super::{Entry, Ledger, now_ms};
 /// Finished requests waiting for the writer; at 10k req/s that is a second
 /// of a stalled disk.
 const QUEUE: usize = 10_000;
-/// Rows per transaction at most.
-const BATCH: usize = 512;
 /// How long the first row of a batch waits for others; well under the
 /// second after which a killed gateway must still have a row.
 const LINGER: Duration = Duration::from_millis(200);
@@ -117,21 +115,18 @@ impl Writer {
                 Err(RecvTimeoutError::Disconnected) => return,
             };
             // Rows arriving within `LINGER` of the first go in one transaction:
-            // one commit per batch, not per request. A flush ends the wait.
+            // one commit per batch, and no wake-up of this thread per request
+            // (it sleeps instead of waiting on the queue).
+            if !matches!(first, Message::Flush(_)) {
+                std::thread::sleep(LINGER);
+            }
             let mut batch = Vec::new();
             let mut flushes = Vec::new();
-            let until = Instant::now() + LINGER;
-            let mut next = Some(first);
-            while let Some(m) = next.take() {
+            for m in std::iter::once(first).chain(rx.try_iter().take(QUEUE)) {
                 match m {
                     Message::Entry(e) => batch.push(*e),
                     Message::Flush(done) => flushes.push(done),
                 }
-                if batch.len() >= BATCH || !flushes.is_empty() {
-                    break;
-                }
-                let left = until.saturating_duration_since(Instant::now());
-                next = rx.recv_timeout(left).ok();
             }
             if !batch.is_empty() {
                 self.write(&batch);
