@@ -72,7 +72,7 @@ fn logs_follow_shows_the_attempts_of_a_request_as_they_happen() {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !seen
         .iter()
-        .any(|(_, l)| l.contains(" routed") && l.contains(&id))
+        .any(|(_, l)| l.contains(" INFO request ") && l.contains(&id))
         && Instant::now() < deadline
     {
         if let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {
@@ -100,7 +100,7 @@ fn logs_follow_shows_the_attempts_of_a_request_as_they_happen() {
     );
     let routed = shown
         .iter()
-        .find(|l| l.contains(" routed") && l.contains(&id))
+        .find(|l| l.contains(" INFO request ") && l.contains(&id))
         .unwrap();
     assert!(routed.contains("chosen=lmstudio/qwen3-8b"), "{routed}");
 
@@ -112,9 +112,9 @@ fn logs_follow_shows_the_attempts_of_a_request_as_they_happen() {
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect();
     assert!(
-        parsed
-            .iter()
-            .any(|l| l["fields"]["message"] == "routed" && l["span"]["id"] == id.as_str()),
+        parsed.iter().any(|l| l["fields"]["message"] == "request"
+            && l["span"]["id"] == id.as_str()
+            && l["span"]["chosen"] == "lmstudio/qwen3-8b"),
         "{}",
         json.stdout
     );

@@ -22,6 +22,9 @@ pub(crate) fn request_span(id: &str) -> Span {
     tracing::info_span!(
         "req",
         id = %id,
+        chosen = Empty,
+        upstream_id = Empty,
+        attempts = Empty,
         otel.name = Empty,
         otel.kind = Empty,
         otel.status_code = Empty,

@@ -497,7 +497,7 @@ impl Gateway {
             Delivery::Committed(_) => meter.committed(),
         };
         let outcome = self.route_request(&app, &chain, &req, &mut deliver).await;
-        log_outcome(&outcome, &reply);
+        log_outcome(&outcome, &reply, false);
         count_tokens_of(admission.as_ref(), &reply);
         meter.finish(
             &self.sinks,
@@ -642,7 +642,10 @@ fn over_limit(api: &dyn WireApi, over: access::OverLimit) -> Response<Body> {
     response
 }
 
-pub(crate) fn log_outcome(outcome: &RunOutcome, reply: &Reply) {
+/// How a routed request ended. A whole reply's outcome goes on the request's
+/// span, so its one `request` line (logged when the response is ready) says
+/// it; a stream's is its own line, since the stream ends after that line.
+pub(crate) fn log_outcome(outcome: &RunOutcome, reply: &Reply, streamed: bool) {
     let chosen = outcome
         .provider
         .as_ref()
@@ -660,10 +663,25 @@ pub(crate) fn log_outcome(outcome: &RunOutcome, reply: &Reply) {
             )
         })
         .collect();
-    if outcome.ok {
-        tracing::info!(chosen = chosen.as_deref().unwrap_or("-"), upstream_id = reply.upstream_id.as_deref().unwrap_or("-"), attempts = %attempts.join(","), "routed");
+    let (chosen, attempts) = (chosen.as_deref().unwrap_or("-"), attempts.join(","));
+    if outcome.ok && !streamed {
+        let span = tracing::Span::current();
+        span.record("chosen", chosen);
+        span.record("upstream_id", reply.upstream_id.as_deref().unwrap_or("-"));
+        span.record("attempts", attempts);
+    } else if outcome.ok {
+        tracing::info!(
+            chosen,
+            upstream_id = reply.upstream_id.as_deref().unwrap_or("-"),
+            attempts,
+            "routed"
+        );
     } else {
-        tracing::warn!(attempts = %attempts.join(","), "failed: {}", outcome.error.as_deref().unwrap_or(""));
+        tracing::warn!(
+            attempts,
+            "failed: {}",
+            outcome.error.as_deref().unwrap_or("")
+        );
     }
 }
 

@@ -70,7 +70,7 @@ pub(crate) async fn respond(
                 meter.finish(&gateway.sinks, &app, &chain, None, None);
                 return;
             };
-            log_outcome(&outcome, encoder.reply());
+            log_outcome(&outcome, encoder.reply(), true);
             // The device's stream slot is held until here.
             count_tokens_of(admission.as_ref(), encoder.reply());
             let usage = encoder.reply().usage;
