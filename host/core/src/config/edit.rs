@@ -19,6 +19,16 @@ pub(crate) enum Edit {
 /// `text` with `edits` applied, or `None` when the result would not read back
 /// as exactly `expected` (or the text is beyond what the CST parser handles).
 pub(crate) fn replay(text: &str, edits: &[Edit], expected: &Map<String, Value>) -> Option<String> {
+    // A panic in the CST library on text nobody foresaw costs the comments
+    // (the save falls back to a rewrite), never the user's change.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        apply(text, edits, expected)
+    }))
+    .ok()
+    .flatten()
+}
+
+fn apply(text: &str, edits: &[Edit], expected: &Map<String, Value>) -> Option<String> {
     let options = ParseOptions {
         allow_comments: true,
         allow_loose_object_property_names: true,
