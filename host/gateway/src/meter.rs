@@ -37,7 +37,6 @@ pub(crate) fn request_span(id: &str) -> Span {
         gen_ai.response.finish_reasons = Empty,
         error.type = Empty,
         claw.client = Empty,
-        claw.attempts = Empty,
     )
 }
 
@@ -145,14 +144,7 @@ impl Meter {
                 outcome: state.as_str(),
                 attempts: attempts
                     .iter()
-                    .map(|a| {
-                        let reason = match (a.outcome, a.reason) {
-                            (Tried::Success, _) => "ok",
-                            (_, Some(r)) => r.as_str(),
-                            (_, None) => "unknown",
-                        };
-                        (a.provider.as_str(), a.model.as_str(), reason)
-                    })
+                    .map(|a| (a.provider.as_str(), a.model.as_str(), a.label()))
                     .collect(),
                 fallback,
                 usage: usage.as_ref(),
@@ -167,10 +159,7 @@ impl Meter {
         let reasons: Vec<String> = attempts
             .iter()
             .filter(|a| a.outcome != Tried::Success)
-            .map(|a| {
-                let reason = a.reason.map_or("unknown", |r| r.as_str());
-                format!("{}/{}={reason}", a.provider, a.model)
-            })
+            .map(|a| format!("{}/{}={}", a.provider, a.model, a.label()))
             .collect();
         recorder.record(Entry {
             at_ms: self.at_ms,
@@ -209,11 +198,8 @@ fn record_span(
         span.record("gen_ai.usage.input_tokens", u.input_tokens);
         span.record("gen_ai.usage.output_tokens", u.output_tokens);
     }
-    if let Some(o) = outcome {
-        span.record("claw.attempts", o.attempts.len());
-        if let Some(stop) = &o.stop_reason {
-            span.record("gen_ai.response.finish_reasons", stop.as_str());
-        }
+    if let Some(stop) = outcome.and_then(|o| o.stop_reason.as_deref()) {
+        span.record("gen_ai.response.finish_reasons", stop);
     }
     if state != Outcome::Ok {
         span.record("error.type", state.as_str());

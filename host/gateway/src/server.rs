@@ -325,9 +325,7 @@ impl Gateway {
         match (&method, path.as_str(), api) {
             (&Method::POST, _, Some(api)) => self.chat(api, body, &headers, id, &caller).await,
             (&Method::POST, "/v1/messages/count_tokens", _) => count_tokens(&body, &headers),
-            (&Method::GET, "/metrics", _) if self.sinks.metrics.is_some() => {
-                self.metrics_response()
-            }
+            (&Method::GET, "/metrics", _) => self.metrics_response(shape),
             (&Method::GET, "/v1/models", _) => {
                 json_response(StatusCode::OK, &openai::models(&self.app().catalog))
             }
@@ -571,10 +569,18 @@ impl Gateway {
 }
 
 impl Gateway {
-    fn metrics_response(&self) -> Response<Body> {
-        let text = (self.sinks.metrics.as_ref())
-            .map(|m| m.render(&self.app().registry, self.in_flight()))
-            .unwrap_or_default();
+    fn metrics_response(&self, shape: &dyn WireApi) -> Response<Body> {
+        let Some(metrics) = &self.sinks.metrics else {
+            return error_response(
+                shape,
+                &ApiError::new(
+                    404,
+                    "not_found_error",
+                    "metrics are off (`gateway.metrics: false` in claw.json); remove that setting, then `claw gateway stop` and `claw gateway start` (settings under `gateway` are read at start)",
+                ),
+            );
+        };
+        let text = metrics.render(&self.app().registry, self.in_flight());
         Response::builder()
             .status(StatusCode::OK)
             .header(
@@ -654,14 +660,7 @@ pub(crate) fn log_outcome(outcome: &RunOutcome, reply: &Reply, streamed: bool) {
     let attempts: Vec<String> = outcome
         .attempts
         .iter()
-        .map(|a| {
-            format!(
-                "{}/{}={}",
-                a.provider,
-                a.model,
-                a.reason.map_or("ok", |r| r.as_str())
-            )
-        })
+        .map(|a| format!("{}/{}={}", a.provider, a.model, a.label()))
         .collect();
     let (chosen, attempts) = (chosen.as_deref().unwrap_or("-"), attempts.join(","));
     if outcome.ok && !streamed {

@@ -3,7 +3,7 @@
 //! rotations.
 
 use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -96,30 +96,29 @@ pub async fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
             path.display()
         );
     }
-    // The older file first, then the current one.
+    // The older file first, then the current one, whose reader then follows
+    // it from exactly where the dump stopped (no line is lost in between).
     let mut shown: Vec<String> = Vec::new();
-    for file in [rotated(&path), path.clone()] {
-        if let Ok(text) = std::fs::read(&file) {
-            let text = String::from_utf8_lossy(&text);
-            shown.extend(text.lines().filter_map(|l| filter.show(l)));
-        }
+    if let Ok(text) = std::fs::read(rotated(&path)) {
+        let text = String::from_utf8_lossy(&text);
+        shown.extend(text.lines().filter_map(|l| filter.show(l)));
     }
+    let mut tail = Tail::open(path);
+    shown.extend(tail.read_lines().iter().filter_map(|l| filter.show(l)));
     let skip = limit.map_or(0, |n| shown.len().saturating_sub(n));
     for line in &shown[skip..] {
         println!("{line}");
     }
     if args.follow {
-        follow(&path, &filter).await?;
+        follow(tail, &filter).await;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Print lines appended to `path` from its current end on, reopening it when
-/// it is rotated (replaced, or shorter than what was read).
-async fn follow(path: &Path, filter: &Filter) -> anyhow::Result<()> {
-    let mut reader = Tail::at_end(path.to_path_buf());
+/// Print lines as they are appended, across rotations, until interrupted.
+async fn follow(mut tail: Tail, filter: &Filter) {
     loop {
-        for line in reader.read_lines() {
+        for line in tail.read_lines() {
             if let Some(shown) = filter.show(&line) {
                 println!("{shown}");
             }
@@ -137,16 +136,12 @@ struct Tail {
 }
 
 impl Tail {
-    fn at_end(path: PathBuf) -> Tail {
-        let file = std::fs::File::open(&path).ok();
-        let offset = file
-            .as_ref()
-            .and_then(|f| f.metadata().ok())
-            .map_or(0, |m| m.len());
+    /// From the start of the file at `path` (if there is one yet).
+    fn open(path: PathBuf) -> Tail {
         Tail {
+            file: std::fs::File::open(&path).ok(),
             path,
-            file,
-            offset,
+            offset: 0,
             partial: Vec::new(),
         }
     }

@@ -61,6 +61,18 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
+impl Attempt {
+    /// How the attempt went, in one word: `ok` for the answer, else the
+    /// reason it failed or was skipped (logs, metrics and the usage ledger).
+    pub fn label(&self) -> &'static str {
+        match (self.outcome, self.reason) {
+            (Outcome::Success, _) => "ok",
+            (_, Some(r)) => r.as_str(),
+            (_, None) => "unknown",
+        }
+    }
+}
+
 /// What the caller is handed while the reply streams.
 #[derive(Debug, Clone)]
 pub enum Delivery {
